@@ -1,0 +1,61 @@
+"""Pipeline Lab: build, run and trust data pipelines from Jupyter notebooks.
+
+>>> %load_ext pipeline_lab          # in a notebook: %%pipeline NAME cells become nodes
+>>> from pipeline_lab import Pipeline, Node
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline_lab.engine import NodeRun, NodeStatus, RunHooks, RunResult
+from pipeline_lab.errors import (
+    ComplianceError,
+    ConnectorError,
+    NodeExecutionError,
+    PipelineDefinitionError,
+    PipelineLabError,
+    QualityGateError,
+    ScheduleError,
+    StoreError,
+    TransientError,
+)
+from pipeline_lab.graph import Issue, Node, Pipeline, RetryPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ComplianceError",
+    "ConnectorError",
+    "Issue",
+    "Node",
+    "NodeExecutionError",
+    "NodeRun",
+    "NodeStatus",
+    "Pipeline",
+    "PipelineDefinitionError",
+    "PipelineLabError",
+    "QualityGateError",
+    "RetryPolicy",
+    "RunHooks",
+    "RunResult",
+    "ScheduleError",
+    "StoreError",
+    "TransientError",
+    "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext pipeline_lab``: register ``%%pipeline`` and ``%pipeline``."""
+    from pipeline_lab.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from pipeline_lab.magics import unload_ipython_extension as unload
+
+    unload(ipython)

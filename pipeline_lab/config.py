@@ -1,0 +1,33 @@
+"""Typed settings read from the environment, with defaults that need no configuration."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "PIPELINE_LAB_HOME"
+DB_URL_ENV = "PIPELINE_LAB_DB_URL"
+STORE_ENV = "PIPELINE_LAB_STORE"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Pipeline Lab keeps its state and how it runs by default."""
+
+    home: Path
+    db_url: str
+    store_enabled: bool = True
+    executor: str = "threads"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get(HOME_ENV) or Path.home() / ".pipeline_lab").expanduser()
+        db_url = os.environ.get(DB_URL_ENV) or f"sqlite:///{home / 'pipeline_lab.db'}"
+        store_enabled = os.environ.get(STORE_ENV, "on").lower() not in {"off", "0", "false", "no"}
+        return cls(home=home, db_url=db_url, store_enabled=store_enabled)
+
+
+def settings() -> Settings:
+    """Current settings; read on every call so a changed environment takes effect."""
+    return Settings.from_env()

@@ -1,0 +1,28 @@
+"""The runner: hooks, node execution with retries and timeouts, executors, results."""
+
+from __future__ import annotations
+
+from pipeline_lab.engine._executors import EXECUTORS
+from pipeline_lab.engine._node_runner import user_frames, user_traceback
+from pipeline_lab.engine._params import Params
+from pipeline_lab.engine._retry import next_delay
+from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
+from pipeline_lab.engine.hooks import HookManager, RunHooks
+from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
+
+__all__ = [
+    "EXECUTORS",
+    "HookManager",
+    "NodeRun",
+    "NodeStatus",
+    "Params",
+    "Run",
+    "RunHooks",
+    "RunResult",
+    "default_hooks",
+    "next_delay",
+    "plan",
+    "run_pipeline",
+    "user_frames",
+    "user_traceback",
+]

@@ -1,0 +1,80 @@
+"""One error root for Pipeline Lab, one base per subsystem.
+
+Every error carries what happened, where (``node=``, ``dataset=``) and what to do (``hint=``);
+``str(error)`` renders all three so a user sees the fix without reading a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PipelineLabError(Exception):
+    """Root of every error Pipeline Lab raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node: str | None = None,
+        dataset: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.node = node
+        self.dataset = dataset
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = []
+        if self.node is not None:
+            where.append(f"node '{self.node}'")
+        if self.dataset is not None:
+            where.append(f"dataset '{self.dataset}'")
+        text = f"{', '.join(where)}: {self.message}" if where else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class TransientError(PipelineLabError):
+    """Marks a failure that a retry may fix (a dropped connection, a busy database)."""
+
+
+class PipelineDefinitionError(PipelineLabError):
+    """The pipeline as written cannot run: cycle, missing input, bad cell, bad parameter."""
+
+
+class NodeExecutionError(PipelineLabError):
+    """A node's own code failed while running."""
+
+
+class NodeTimeoutError(NodeExecutionError):
+    """A node ran longer than its ``--timeout``."""
+
+
+class ConnectorError(PipelineLabError):
+    """Reading from or writing to a data source failed."""
+
+
+class QualityGateError(PipelineLabError):
+    """A quality check failed; it fails its node on purpose."""
+
+
+class ComplianceError(PipelineLabError):
+    """A compliance policy blocked a node; it fails its node on purpose."""
+
+
+class ScheduleError(PipelineLabError):
+    """A schedule is invalid or could not be run."""
+
+
+class StoreError(PipelineLabError):
+    """The metadata store is unreachable, outdated or refused a write."""
+
+
+class PipelineLabWarning(UserWarning):
+    """Something worked but deserves attention (a skipped magic, an ignored option)."""
+
+
+GATE_ERRORS: tuple[type[PipelineLabError], ...] = (QualityGateError, ComplianceError)
+"""Errors that a run hook raises to fail its node on purpose."""

@@ -1,0 +1,74 @@
+"""Generic frame functions; library-specific versions live in ``_polars`` and ``_pandas``."""
+
+from __future__ import annotations
+
+import importlib
+from functools import singledispatch
+from typing import Any
+
+from pipeline_lab.errors import PipelineLabError
+
+# Top-level module of a value's type -> our module that registers implementations for it.
+_LAZY = {"polars": "_polars", "pandas": "_pandas", "pyarrow": "_arrow"}
+_loaded: set[str] = set()
+
+
+def _ensure(value: object) -> None:
+    root = type(value).__module__.partition(".")[0]
+    if root in _LAZY and root not in _loaded:
+        _loaded.add(root)
+        importlib.import_module(f"pipeline_lab.frames.{_LAZY[root]}")
+
+
+@singledispatch
+def _shape(value: object) -> tuple[int, int] | None:
+    return None
+
+
+@singledispatch
+def _columns(value: object) -> list[str] | None:
+    return None
+
+
+@singledispatch
+def _to_polars(value: object) -> Any:
+    raise PipelineLabError(
+        f"cannot convert a {type(value).__name__} to a polars DataFrame",
+        hint="return a polars or pandas DataFrame (or a pyarrow Table) from the node",
+    )
+
+
+@singledispatch
+def _to_pandas(value: object) -> Any:
+    raise PipelineLabError(
+        f"cannot convert a {type(value).__name__} to a pandas DataFrame",
+        hint="return a polars or pandas DataFrame (or a pyarrow Table) from the node",
+    )
+
+
+def shape(value: object) -> tuple[int, int] | None:
+    """``(rows, columns)`` of a frame, or ``None`` for a value that is not a frame."""
+    _ensure(value)
+    return _shape(value)
+
+
+def columns(value: object) -> list[str] | None:
+    """Column names of a frame, or ``None`` for a value that is not a frame."""
+    _ensure(value)
+    return _columns(value)
+
+
+def is_frame(value: object) -> bool:
+    return shape(value) is not None
+
+
+def to_polars(value: object) -> Any:
+    """The value as an eager polars DataFrame (pandas goes through Arrow)."""
+    _ensure(value)
+    return _to_polars(value)
+
+
+def to_pandas(value: object) -> Any:
+    """The value as a pandas DataFrame (polars goes through Arrow)."""
+    _ensure(value)
+    return _to_pandas(value)

@@ -1,0 +1,42 @@
+"""pandas implementations of the frame functions (imported only once pandas is in use)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline_lab.frames._dispatch import _columns, _shape, _to_pandas, _to_polars
+
+
+@_shape.register
+def _(value: pd.DataFrame) -> tuple[int, int]:
+    rows, cols = value.shape
+    return int(rows), int(cols)
+
+
+@_shape.register
+def _(value: pd.Series) -> tuple[int, int]:
+    return len(value), 1
+
+
+@_columns.register
+def _(value: pd.DataFrame) -> list[str]:
+    return [str(c) for c in value.columns]
+
+
+@_to_pandas.register
+def _(value: pd.DataFrame) -> pd.DataFrame:
+    return value
+
+
+@_to_polars.register
+def _(value: pd.DataFrame) -> object:
+    import polars as pl
+
+    return pl.from_pandas(value)
+
+
+@_to_polars.register
+def _(value: pd.Series) -> object:
+    import polars as pl
+
+    return pl.from_pandas(value.to_frame())

@@ -1,0 +1,115 @@
+"""The ``%%pipeline NAME [options]`` line: parsed the same way by the magic and the notebook reader."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from dataclasses import dataclass
+
+from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.graph._node import Node, RetryPolicy
+
+CELL_MAGIC = "%%pipeline"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise PipelineDefinitionError(message, hint=f"usage: {self.format_usage().strip()}")
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog=CELL_MAGIC, add_help=False, allow_abbrev=False)
+    parser.add_argument("name", help="node name (a Python identifier); the cell's output is bound to it")
+    parser.add_argument("--inputs", nargs="+", metavar="NODE", help="inputs, instead of the names the cell reads")
+    parser.add_argument("--check", action="append", default=[], metavar="EXPR", help="SQL condition every output row must satisfy")
+    parser.add_argument("--retries", type=int, default=0, metavar="N", help="retry a failing node N times")
+    parser.add_argument("--retry-delay", type=float, default=1.0, metavar="S", help="base delay of the exponential backoff")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="fail the node after S seconds")
+    parser.add_argument("--no-run", action="store_true", help="register the node without running it")
+    parser.add_argument("--tags", nargs="+", default=[], metavar="TAG")
+    parser.add_argument("--component", default=None, metavar="KIND", help="a library component; the body is its YAML parameters")
+    return parser
+
+
+_PARSER = _build_parser()
+USAGE = _PARSER.format_usage().strip()
+
+
+@dataclass(frozen=True)
+class CellHeader:
+    node: Node
+    run: bool
+
+
+def parse_header(line: str, body: str) -> CellHeader:
+    """Build the node a ``%%pipeline`` cell defines from its header ``line`` and ``body``."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:
+        raise PipelineDefinitionError(f"cannot parse '{CELL_MAGIC} {line}': {exc}", hint=USAGE) from None
+    if not argv:
+        raise PipelineDefinitionError(f"{CELL_MAGIC} needs a node name", hint=USAGE)
+    args = _PARSER.parse_args(argv)
+    if args.retries < 0:
+        raise PipelineDefinitionError("--retries must be >= 0", node=args.name)
+    if args.timeout is not None and args.timeout <= 0:
+        raise PipelineDefinitionError("--timeout must be > 0 seconds", node=args.name)
+    params: dict[str, object] = {}
+    code: str | None = body
+    if args.component:
+        params = _component_params(body, args.name)
+        code = None
+    node = Node(
+        name=args.name,
+        code=code,
+        component=args.component,
+        params=params,
+        inputs=tuple(args.inputs) if args.inputs else None,
+        checks=tuple(args.check),
+        retry=RetryPolicy(retries=args.retries, delay=args.retry_delay),
+        timeout=args.timeout,
+        tags=tuple(args.tags),
+    )
+    return CellHeader(node=node, run=not args.no_run)
+
+
+def format_header(node: Node) -> str:
+    """The ``%%pipeline`` line that :func:`parse_header` reads back as ``node``."""
+    parts = [CELL_MAGIC, node.name]
+    if node.component:
+        parts += ["--component", node.component]
+    if node.inputs is not None:
+        parts += ["--inputs", *node.inputs]
+    for check in node.checks:
+        parts += ["--check", _quote(check)]
+    if node.retry.retries:
+        parts += ["--retries", str(node.retry.retries)]
+    if node.retry.delay != RetryPolicy().delay:
+        parts += ["--retry-delay", f"{node.retry.delay:g}"]
+    if node.timeout is not None:
+        parts += ["--timeout", f"{node.timeout:g}"]
+    if node.tags:
+        parts += ["--tags", *map(_quote, node.tags)]
+    return " ".join(parts)
+
+
+def _quote(text: str) -> str:
+    if text and not any(c in text for c in "\"\\$`") and text != shlex.quote(text):
+        return f'"{text}"'
+    return shlex.quote(text)
+
+
+def _component_params(body: str, name: str) -> dict[str, object]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(body) or {}
+    except yaml.YAMLError as exc:
+        raise PipelineDefinitionError(
+            f"the component parameters are not valid YAML: {exc}", node=name
+        ) from None
+    if not isinstance(data, dict):
+        raise PipelineDefinitionError(
+            "the body of a --component cell must be a YAML mapping of parameters", node=name
+        )
+    return data

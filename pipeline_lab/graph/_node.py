@@ -1,0 +1,130 @@
+"""A pipeline node: one cell (code or component) with its run policy."""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pipeline_lab.graph._analysis import CellAnalysis, CompiledCell, analyze_cell, compile_cell
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter: attempt k waits up to ``min(cap, delay*factor**(k-1))``."""
+
+    retries: int = 0
+    delay: float = 1.0
+    factor: float = 2.0
+    cap: float = 60.0
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node: ``code`` (a cell body), ``component`` (a library component) or ``func``.
+
+    ``inputs`` overrides the inputs found in the code (``--inputs``); ``None`` means "infer".
+    """
+
+    name: str
+    code: str | None = None
+    component: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    inputs: tuple[str, ...] | None = None
+    checks: tuple[str, ...] = ()
+    retry: RetryPolicy = RetryPolicy()
+    timeout: float | None = None
+    cache: bool = False
+    tags: tuple[str, ...] = ()
+    position: tuple[float, float] | None = None
+    func: Callable[..., Any] | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_function(cls, func: Callable[..., Any], name: str | None = None, **options: Any) -> Node:
+        """A node that calls ``func``; its inputs are the function's parameter names."""
+        return cls(name=name or func.__name__, func=func, **options)
+
+    @property
+    def kind(self) -> str:
+        if self.func is not None:
+            return "function"
+        return "component" if self.component else "code"
+
+    @property
+    def filename(self) -> str:
+        """The pseudo file name tracebacks show for this node's code."""
+        return f"<pipeline node {self.name}>"
+
+    @property
+    def is_valid_name(self) -> bool:
+        return self.name.isidentifier() and not keyword.iskeyword(self.name)
+
+    @cached_property
+    def analysis(self) -> CellAnalysis:
+        """What the node reads and binds (raises ``PipelineDefinitionError`` on bad syntax)."""
+        if self.func is not None:
+            names = frozenset(inspect.signature(self.func).parameters)
+            return CellAnalysis(names, frozenset(), frozenset(), True)
+        if self.code is None:
+            names = frozenset(self.inputs or ())
+            return CellAnalysis(names, frozenset(), frozenset(), True)
+        return analyze_cell(self.code, where=f"node '{self.name}'", node=self.name)
+
+    @cached_property
+    def compiled(self) -> CompiledCell:
+        return compile_cell(self.code or "", filename=self.filename, node=self.name)
+
+    @property
+    def output_name(self) -> str | None:
+        """``name`` if the cell assigns it (its output is that variable), else ``None``."""
+        return self.name if self.name in self.analysis.assigns else None
+
+    def candidate_inputs(self) -> frozenset[str]:
+        """Names this node may take as inputs: explicit ``inputs`` or the free names it reads."""
+        if self.inputs is not None:
+            return frozenset(self.inputs)
+        return self.analysis.reads
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.code is not None:
+            data["code"] = self.code
+        if self.component is not None:
+            data["component"] = self.component
+            data["params"] = dict(self.params)
+        if self.inputs is not None:
+            data["inputs"] = list(self.inputs)
+        if self.checks:
+            data["checks"] = list(self.checks)
+        if self.retry != RetryPolicy():
+            data["retry"] = vars(self.retry).copy()
+        for key in ("timeout", "position"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = list(value) if key == "position" else value
+        if self.cache:
+            data["cache"] = True
+        if self.tags:
+            data["tags"] = list(self.tags)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Node:
+        inputs = data.get("inputs")
+        position = data.get("position")
+        return cls(
+            name=data["name"],
+            code=data.get("code"),
+            component=data.get("component"),
+            params=dict(data.get("params") or {}),
+            inputs=tuple(inputs) if inputs is not None else None,
+            checks=tuple(data.get("checks") or ()),
+            retry=RetryPolicy(**data.get("retry", {})),
+            timeout=data.get("timeout"),
+            cache=bool(data.get("cache", False)),
+            tags=tuple(data.get("tags") or ()),
+            position=(float(position[0]), float(position[1])) if position else None,
+        )

@@ -1,0 +1,267 @@
+"""The pipeline: nodes, parameters, setup and report cells, and the graph they form."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.graph._analysis import CellAnalysis, analyze_cell
+from pipeline_lab.graph._node import Node
+from pipeline_lab.graph._validate import Issue, did_you_mean, validate
+
+if TYPE_CHECKING:
+    from pipeline_lab.engine import RunResult
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """An ordinary notebook cell: setup (reads no node output) or report (reads some)."""
+
+    code: str
+    index: int = 0
+
+    @property
+    def filename(self) -> str:
+        return f"<notebook cell {self.index}>"
+
+    @cached_property
+    def analysis(self) -> CellAnalysis:
+        return analyze_cell(self.code, where=f"cell {self.index}")
+
+
+class Pipeline:
+    """A DAG of nodes whose edges come from the names each node reads.
+
+    Examples
+    --------
+    >>> p = Pipeline("demo", params={"n": 3})
+    >>> p.add(Node("numbers", code="list(range(n))"))
+    >>> p.add(Node("total", code="sum(numbers)"))
+    >>> p.run().outputs["total"]
+    3
+    """
+
+    def __init__(
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        param_code: str | None = None,
+        setup: Iterable[Cell] = (),
+        reports: Iterable[Cell] = (),
+    ) -> None:
+        self.name = name
+        self.params: dict[str, Any] = dict(params or {})
+        self.param_code = param_code
+        self.setup: list[Cell] = list(setup)
+        self.reports: list[Cell] = list(reports)
+        self.nodes: dict[str, Node] = {}
+        self.duplicates: list[str] = []
+        self.notices: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self.name!r}, nodes={list(self.nodes)})"
+
+    # -- building -------------------------------------------------------------------------
+    def add(self, node: Node) -> Node:
+        """Add ``node``, replacing a node of the same name (re-running a cell is idempotent)."""
+        self.nodes[node.name] = node
+        return node
+
+    def node(self, func: Any = None, **options: Any) -> Any:
+        """Decorator: add a function as a node whose inputs are its parameter names."""
+
+        def register(f: Any) -> Any:
+            self.add(Node.from_function(f, **options))
+            return f
+
+        return register(func) if func is not None else register
+
+    def remove(self, name: str) -> Node:
+        return self.nodes.pop(self._require(name))
+
+    def connect(self, upstream: str, downstream: str) -> Node:
+        """Make ``downstream`` read ``upstream`` (sets its explicit inputs)."""
+        self._require(upstream)
+        node = self.nodes[self._require(downstream)]
+        inputs = tuple(dict.fromkeys([*self.dependencies(downstream), upstream]))
+        from dataclasses import replace
+
+        return self.add(replace(node, inputs=inputs))
+
+    def _require(self, name: str) -> str:
+        if name not in self.nodes:
+            raise PipelineDefinitionError(
+                f"pipeline '{self.name}' has no node '{name}'",
+                hint=did_you_mean(name, self.nodes) or f"nodes: {', '.join(self.nodes) or 'none'}",
+            )
+        return name
+
+    # -- graph ----------------------------------------------------------------------------
+    def dependencies(self, name: str) -> tuple[str, ...]:
+        """The nodes ``name`` reads, in the pipeline's node order."""
+        node = self.nodes[name]
+        try:
+            wanted = node.candidate_inputs()
+        except PipelineDefinitionError:
+            return ()
+        return tuple(n for n in self.nodes if n in wanted)
+
+    def parameters_of(self, name: str) -> tuple[str, ...]:
+        """The pipeline parameters node ``name`` reads (bare or as ``params.X``)."""
+        node = self.nodes[name]
+        analysis = node.analysis
+        wanted = node.candidate_inputs() | analysis.param_attributes
+        return tuple(p for p in self.params if p in wanted and p not in self.nodes)
+
+    def upstream(self, name: str) -> set[str]:
+        """Every node ``name`` depends on, directly or not."""
+        seen: set[str] = set()
+        stack = list(self.dependencies(self._require(name)))
+        while stack:
+            dep = stack.pop()
+            if dep not in seen:
+                seen.add(dep)
+                stack.extend(self.dependencies(dep))
+        return seen
+
+    def downstream(self, name: str) -> set[str]:
+        """Every node that depends on ``name``, directly or not."""
+        self._require(name)
+        children: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for n in self.nodes:
+            for dep in self.dependencies(n):
+                children[dep].append(n)
+        seen: set[str] = set()
+        stack = list(children[name])
+        while stack:
+            child = stack.pop()
+            if child not in seen:
+                seen.add(child)
+                stack.extend(children[child])
+        return seen
+
+    def order(self) -> list[str]:
+        """Topological order; ties keep the order in which nodes were added."""
+        deps = {n: set(self.dependencies(n)) for n in self.nodes}
+        done: list[str] = []
+        placed: set[str] = set()
+        remaining = list(self.nodes)
+        while remaining:
+            ready = [n for n in remaining if deps[n] <= placed]
+            if not ready:
+                cycles = [i for i in self.validate() if i.code == "cycle"]
+                raise PipelineDefinitionError(
+                    "; ".join(i.message for i in cycles) or "the pipeline has a cycle",
+                    node=cycles[0].node if cycles else None,
+                    hint=cycles[0].hint if cycles else None,
+                )
+            for n in ready:
+                placed.add(n)
+                done.append(n)
+            remaining = [n for n in remaining if n not in placed]
+        return done
+
+    # -- checks ---------------------------------------------------------------------------
+    def validate(self, known: Iterable[str] | None = None) -> list[Issue]:
+        """Every problem at once: cycles, missing inputs, bad names, syntax, unknown params."""
+        return validate(self, known)
+
+    def check(self, known: Iterable[str] | None = None) -> None:
+        """Raise one ``PipelineDefinitionError`` listing every error :meth:`validate` finds."""
+        errors = [i for i in self.validate(known) if i.severity == "error"]
+        if errors:
+            lines = "\n".join(f"  - {issue}" for issue in errors)
+            raise PipelineDefinitionError(
+                f"pipeline '{self.name}' has {len(errors)} problem(s):\n{lines}",
+                node=errors[0].node if len(errors) == 1 else None,
+            )
+
+    def component_issues(self, node: Node) -> list[Issue]:
+        from pipeline_lab.components import component_issues
+
+        return component_issues(node)
+
+    def setup_names(self) -> set[str]:
+        """Names bound by the parameters cell and the setup cells."""
+        names: set[str] = set(self.params)
+        for cell in self.setup:
+            try:
+                names |= cell.analysis.assigns
+            except PipelineDefinitionError:
+                continue
+        return names
+
+    def has_star_import(self) -> bool:
+        return any(cell.analysis.star_import for cell in self.setup)
+
+    def report_dependencies(self, cell: Cell) -> tuple[str, ...]:
+        return tuple(n for n in self.nodes if n in cell.analysis.reads)
+
+    # -- serialization --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "params": dict(self.params),
+            "param_code": self.param_code,
+            "setup": [{"code": c.code, "index": c.index} for c in self.setup],
+            "reports": [{"code": c.code, "index": c.index} for c in self.reports],
+            "nodes": [node.to_dict() for node in self.nodes.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Pipeline:
+        pipeline = cls(
+            data["name"],
+            params=data.get("params"),
+            param_code=data.get("param_code"),
+            setup=[Cell(**c) for c in data.get("setup", [])],
+            reports=[Cell(**c) for c in data.get("reports", [])],
+        )
+        for raw in data.get("nodes", []):
+            node = Node.from_dict(raw)
+            if node.name in pipeline.nodes:
+                pipeline.duplicates.append(node.name)
+            pipeline.add(node)
+        return pipeline
+
+    @classmethod
+    def from_notebook(cls, path: str | Path) -> Pipeline:
+        from pipeline_lab.graph._notebook import read_notebook
+
+        return read_notebook(path)
+
+    def to_notebook(self, path: str | Path) -> Path:
+        from pipeline_lab.graph._notebook import write_notebook
+
+        return write_notebook(self, path)
+
+    # -- running --------------------------------------------------------------------------
+    def run(
+        self,
+        params: Mapping[str, Any] | None = None,
+        executor: str = "threads",
+        only: Iterable[str] | str | None = None,
+        from_: str | None = None,
+        hooks: Iterable[Any] | None = None,
+        **options: Any,
+    ) -> RunResult:
+        """Run the pipeline and return its :class:`~pipeline_lab.engine.RunResult`.
+
+        A failing node never raises here: it is reported on the result, and the nodes that
+        depend on it are ``skipped``. ``hooks=None`` uses the default hooks (checks,
+        metrics, store); pass ``hooks=[]`` for none.
+        """
+        from pipeline_lab.engine import run_pipeline
+
+        return run_pipeline(
+            self, params=params, executor=executor, only=only, from_=from_,
+            hooks=hooks, **options,
+        )

@@ -1,0 +1,125 @@
+"""Every problem of a pipeline at once, each with its node and a fix hint."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.graph._analysis import BUILTIN_NAMES, PARAMS_NAME
+
+if TYPE_CHECKING:
+    from pipeline_lab.graph._pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found by :meth:`Pipeline.validate`."""
+
+    code: str
+    message: str
+    node: str | None = None
+    hint: str | None = None
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = f"node '{self.node}': " if self.node else ""
+        text = f"{self.severity}: {where}{self.message}"
+        return text + (f" (hint: {self.hint})" if self.hint else "")
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
+
+
+def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Issue]:
+    """Find every problem; ``known`` are names defined outside the pipeline (the kernel's)."""
+    issues: list[Issue] = []
+    for name in pipeline.duplicates:
+        issues.append(
+            Issue("duplicate-node", f"node '{name}' is defined by more than one cell", name,
+                  "rename one of the cells or delete the older one")
+        )
+    defined = set(pipeline.nodes) | set(pipeline.params) | {PARAMS_NAME}
+    outside = set(BUILTIN_NAMES) | pipeline.setup_names() | set(known or ())
+    check_free_names = known is not None or not pipeline.has_star_import()
+    for node in pipeline.nodes.values():
+        issues.extend(_node_issues(pipeline, node.name, defined, outside, check_free_names))
+    issues.extend(_cycle_issues(pipeline))
+    return issues
+
+
+def _node_issues(
+    pipeline: Pipeline, name: str, defined: set[str], outside: set[str], check_free_names: bool
+) -> list[Issue]:
+    node = pipeline.nodes[name]
+    issues: list[Issue] = []
+    if not node.is_valid_name:
+        issues.append(Issue("bad-name", f"'{name}' is not a valid Python identifier", name,
+                            "use letters, digits and underscores, not starting with a digit"))
+    if node.component is not None:
+        issues.extend(pipeline.component_issues(node))
+    if node.checks:
+        from pipeline_lab.quality import check_issues
+
+        issues.extend(check_issues(node))
+    try:
+        analysis = node.analysis
+    except PipelineDefinitionError as exc:
+        return [*issues, Issue("syntax", exc.message, name, exc.hint)]
+    for missing in sorted(set(node.inputs or ()) - defined):
+        issues.append(Issue("missing-input", f"input '{missing}' is not a node or parameter", name,
+                            did_you_mean(missing, defined) or "define that node first"))
+    if node.code is not None and node.inputs is None and check_free_names:
+        for missing in sorted(analysis.reads - defined - outside):
+            issues.append(Issue(
+                "missing-input",
+                f"reads '{missing}', which no node, parameter or setup cell defines", name,
+                did_you_mean(missing, defined | outside - BUILTIN_NAMES)
+                or f"add a node or setup cell that defines '{missing}'",
+            ))
+    for attribute in sorted(analysis.param_attributes - set(pipeline.params)):
+        issues.append(Issue(
+            "unknown-parameter", f"reads params.{attribute}, which is not a pipeline parameter",
+            name, did_you_mean(attribute, pipeline.params)
+            or f"add '{attribute} = ...' to the parameters cell",
+        ))
+    for other in sorted((analysis.assigns & set(pipeline.nodes)) - {name}):
+        issues.append(Issue("duplicate-output", f"assigns '{other}', the output of node '{other}'",
+                            name, f"rename the variable, or read '{other}' without assigning it"))
+    return issues
+
+
+def _cycle_issues(pipeline: Pipeline) -> list[Issue]:
+    """One issue per cycle, with its path; found by depth-first search."""
+    issues: list[Issue] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+    seen_cycles: set[frozenset[str]] = set()
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        path.append(name)
+        for dep in pipeline.dependencies(name):
+            if state.get(dep) == 1:
+                cycle = [*path[path.index(dep):], dep]
+                key = frozenset(cycle)
+                if key not in seen_cycles:
+                    seen_cycles.add(key)
+                    issues.append(Issue(
+                        "cycle", f"cycle: {' -> '.join(cycle)}", dep,
+                        "a node cannot depend on its own output; break the cycle by renaming "
+                        "one variable or setting --inputs",
+                    ))
+            elif dep not in state:
+                visit(dep)
+        path.pop()
+        state[name] = 2
+
+    for name in pipeline.nodes:
+        if name not in state:
+            visit(name)
+    return issues

@@ -1,0 +1,7 @@
+"""Per-node performance: time, CPU, rows and columns in and out."""
+
+from __future__ import annotations
+
+from pipeline_lab.monitoring._metrics import MetricsHook, NodeMetrics
+
+__all__ = ["MetricsHook", "NodeMetrics"]

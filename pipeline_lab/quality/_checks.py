@@ -1,0 +1,96 @@
+"""``--check EXPR``: a SQL condition (parsed by polars, never eval'd) every output row must satisfy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline_lab.errors import QualityGateError
+from pipeline_lab.frames import is_frame, to_polars
+from pipeline_lab.graph._validate import Issue, did_you_mean
+
+if TYPE_CHECKING:
+    from pipeline_lab.graph import Node
+
+SHOWN_ROWS = 5
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: str
+    rows: int
+    failing: int
+
+
+def _parse(check: str, node: str) -> Any:
+    import polars as pl
+
+    try:
+        return pl.sql_expr(check)
+    except Exception as exc:
+        raise QualityGateError(
+            f"check {check!r} is not a valid SQL condition: {exc}",
+            node=node,
+            hint="write a SQL boolean expression over the output's columns, e.g. \"amount > 0\"",
+        ) from None
+
+
+def check_issues(node: Node) -> list[Issue]:
+    """Checks that do not parse as SQL, found before the node runs."""
+    issues = []
+    for check in node.checks:
+        try:
+            _parse(check, node.name)
+        except QualityGateError as exc:
+            issues.append(Issue("bad-check", exc.message, node.name, exc.hint))
+    return issues
+
+
+def evaluate_check(frame: Any, check: str, *, node: str) -> CheckOutcome:
+    """Evaluate ``check`` on ``frame``; raise ``QualityGateError`` naming the failing rows."""
+    import polars as pl
+
+    expr = _parse(check, node)
+    df = to_polars(frame)
+    missing = [c for c in expr.meta.root_names() if c not in df.columns]
+    if missing:
+        raise QualityGateError(
+            f"check {check!r} names column(s) the output does not have: {', '.join(missing)}",
+            node=node,
+            hint=(did_you_mean(missing[0], df.columns) or "") + f" columns: {', '.join(df.columns)}",
+        )
+    try:
+        ok = df.select(expr.fill_null(False).alias("__ok__")).to_series()
+    except Exception as exc:
+        raise QualityGateError(f"check {check!r} could not be evaluated: {exc}", node=node) from None
+    if ok.dtype != pl.Boolean or len(ok) != df.height:
+        raise QualityGateError(
+            f"check {check!r} is not a condition (it gives {ok.dtype}, not one boolean per row)",
+            node=node, hint="compare values, e.g. \"amount > 0\" or \"status IN ('paid', 'open')\"",
+        )
+    failing = df.with_row_index("row").filter(~ok)
+    if failing.height:
+        with pl.Config(tbl_rows=SHOWN_ROWS, tbl_cols=12, fmt_str_lengths=40):
+            sample = repr(failing.head(SHOWN_ROWS))
+        raise QualityGateError(
+            f"check {check!r} failed for {failing.height} of {df.height} rows; first failing rows:\n{sample}",
+            node=node,
+            hint="fix the data or the node, or relax the check",
+        )
+    return CheckOutcome(check=check, rows=df.height, failing=0)
+
+
+class ChecksHook:
+    """Gate: fails a node whose output breaks one of its ``--check`` conditions."""
+
+    gate = True
+
+    def on_node_end(self, *, run: Any, node: Any, result: Any, **future: Any) -> None:
+        if not node.checks or not result.status.ok:
+            return
+        if not is_frame(result.output):
+            raise QualityGateError(
+                f"--check needs a frame output, but the node returned {type(result.output).__name__}",
+                node=node.name, hint="make the cell's last expression (or its NAME variable) a DataFrame",
+            )
+        result.checks = [evaluate_check(result.output, check, node=node.name) for check in node.checks]

@@ -7,12 +7,14 @@ from pipeline_lab.engine._node_runner import user_frames, user_traceback
 from pipeline_lab.engine._params import Params
 from pipeline_lab.engine._retry import next_delay
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
+from pipeline_lab.engine._session import InteractiveSession
 from pipeline_lab.engine.hooks import HookManager, RunHooks
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
 
 __all__ = [
     "EXECUTORS",
     "HookManager",
+    "InteractiveSession",
     "NodeRun",
     "NodeStatus",
     "Params",

@@ -1,0 +1,27 @@
+"""``pipeline-lab``: run notebooks headless, inspect runs, validate pipelines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from pipeline_lab.cli._commands import COMMANDS, build_parser
+from pipeline_lab.errors import PipelineLabError
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.handler](args)
+    except PipelineLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

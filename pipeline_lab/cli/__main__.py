@@ -1,0 +1,3 @@
+from pipeline_lab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""Argument parsing and the command table; each command calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
+
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(func: Command) -> Command:
+        COMMANDS[name] = func
+        return func
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline-lab", description="Run notebook pipelines headless and inspect their runs."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a notebook's pipeline (no kernel needed)")
+    run.add_argument("notebook", type=Path)
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a parameter; VALUE is JSON if it parses, else a string")
+    run.add_argument("--executor", choices=["sequential", "threads"], default="threads")
+    run.add_argument("--only", nargs="+", metavar="NODE", help="run only these nodes (and missing upstream)")
+    run.add_argument("--from", dest="from_", metavar="NODE", help="run NODE and everything downstream")
+    run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    run.set_defaults(handler="run")
+
+    runs = sub.add_parser("runs", help="list recorded runs, or show one")
+    runs.add_argument("action", nargs="?", choices=["show"], help="show one run")
+    runs.add_argument("run_id", nargs="?", help="run id (or a unique prefix) for 'show'")
+    runs.add_argument("--pipeline", help="only runs of this pipeline")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(handler="runs")
+
+    validate = sub.add_parser("validate", help="check a notebook's pipeline without running it")
+    validate.add_argument("notebook", type=Path)
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(handler="validate")
+
+    demo = sub.add_parser("demo", help="run the example sales pipeline and show where to look next")
+    demo.set_defaults(handler="demo")
+    return parser
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs; VALUE is JSON when it parses, else a plain string (never code)."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise PipelineDefinitionError(
+                f"bad parameter {pair!r}: expected NAME=VALUE with NAME a Python identifier",
+                hint="e.g. -p orders_csv=data/orders.csv -p min_amount=10",
+            )
+        try:
+            params[name] = json.loads(raw)
+        except ValueError:
+            params[name] = raw
+    return params
+
+
+def load_notebook(path: Path) -> tuple[Any, list[str]]:
+    """The notebook's pipeline and the notices (skipped magics) met while reading it."""
+    from pipeline_lab.graph import Pipeline
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PipelineLabWarning)
+        pipeline = Pipeline.from_notebook(path)
+    return pipeline, [str(w.message) for w in caught if issubclass(w.category, PipelineLabWarning)]
+
+
+@command("run")
+def run_command(args: argparse.Namespace) -> int:
+    from pipeline_lab.cli._run import run_notebook
+
+    return run_notebook(
+        args.notebook, parse_params(args.param), executor=args.executor, only=args.only,
+        from_=args.from_, as_json=args.json,
+    )
+
+
+@command("runs")
+def runs_command(args: argparse.Namespace) -> int:
+    from pipeline_lab.cli._runs import list_runs, show_run
+
+    if args.action == "show":
+        if not args.run_id:
+            raise PipelineDefinitionError("runs show needs a RUN_ID", hint="see pipeline-lab runs")
+        return show_run(args.run_id, as_json=args.json)
+    return list_runs(pipeline=args.pipeline, limit=args.limit, as_json=args.json)
+
+
+@command("validate")
+def validate_command(args: argparse.Namespace) -> int:
+    pipeline, notices = load_notebook(args.notebook)
+    issues = pipeline.validate()
+    errors = [i for i in issues if i.severity == "error"]
+    if args.json:
+        print(json.dumps({
+            "pipeline": pipeline.name, "valid": not errors, "nodes": pipeline.order() if not errors else list(pipeline.nodes),
+            "issues": [vars(i) for i in issues], "notices": notices,
+        }, indent=2))
+        return 1 if errors else 0
+    for notice in notices:
+        print(f"note: {notice}", file=sys.stderr)
+    if not issues:
+        print(f"pipeline '{pipeline.name}' is valid: {len(pipeline.nodes)} nodes, "
+              f"{len(pipeline.params)} parameters, {len(pipeline.setup)} setup cells, "
+              f"{len(pipeline.reports)} report cells")
+        print("order: " + " -> ".join(pipeline.order()))
+        return 0
+    print(f"pipeline '{pipeline.name}' has {len(errors)} error(s):")
+    for issue in issues:
+        print(f"  - {issue}")
+    return 1 if errors else 0
+
+
+@command("demo")
+def demo_command(args: argparse.Namespace) -> int:
+    from pipeline_lab.cli._run import run_demo
+
+    return run_demo(_example_dir())
+
+
+def _example_dir() -> Path:
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidate = base / "example_notebooks"
+        if (candidate / "sales_pipeline.ipynb").exists():
+            return candidate
+    raise PipelineDefinitionError(
+        "cannot find example_notebooks/sales_pipeline.ipynb",
+        hint="run 'pipeline-lab demo' from the root of a Pipeline Lab checkout",
+    )
+
+

@@ -1,0 +1,113 @@
+"""``pipeline-lab run`` and ``pipeline-lab demo``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline_lab.cli._commands import load_notebook
+from pipeline_lab.config import settings
+from pipeline_lab.engine import RunResult, default_hooks, run_pipeline
+
+
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    """Run with the notebook's folder as working directory, as Jupyter runs its kernel."""
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def run_notebook(
+    notebook: Path, params: dict[str, Any], *, executor: str = "threads",
+    only: list[str] | None = None, from_: str | None = None, as_json: bool = False,
+) -> int:
+    """Run a notebook's pipeline headless; print progress and a summary (or JSON)."""
+    notebook = notebook.resolve()
+    pipeline, notices = load_notebook(notebook)
+    pipeline.check()
+    store = _open_store()
+    hooks = default_hooks()
+    console = None
+    if not as_json:
+        from rich.console import Console
+
+        from pipeline_lab.cli._progress import ProgressHook
+
+        console = Console(stderr=False, highlight=False)
+        for notice in notices:
+            console.print(f"[dim]note: {notice}[/]", highlight=False)
+        progress = ProgressHook(console)
+        hooks.append(progress)
+    try:
+        with working_directory(notebook.parent):
+            result = run_pipeline(pipeline, params=params, executor=executor, only=only,
+                                  from_=from_, hooks=hooks, source="cli")
+    finally:
+        if console is not None:
+            progress.stop()
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print_summary(console, result, store)
+    return 0 if result.ok else 1
+
+
+def _open_store() -> str | None:
+    """Open the store before running, so a bad URL fails at once, not after the work."""
+    if not settings().store_enabled:
+        return None
+    from pipeline_lab.store import open_store
+
+    return open_store().url
+
+
+def print_summary(console: Any, result: RunResult, store_url: str | None) -> None:
+    from rich.markup import escape
+
+    from pipeline_lab.cli._progress import node_table
+
+    console.print(node_table(result.node_runs, title=f"pipeline {result.pipeline}"))
+    if result.setup_error:
+        console.print("[bold red]setup failed[/]")
+        console.print(escape(result.setup_error.rstrip()), highlight=False)
+    for name in result.failed:
+        run = result.node_runs[name]
+        console.print(f"[bold red]node {escape(name)} failed[/] after {run.attempts} attempt(s)")
+        console.print(escape((run.traceback or run.error or "").rstrip()), highlight=False)
+    for index, error in result.report_errors.items():
+        console.print(f"[yellow]report cell {index} did not complete (the pipeline still counts as ok)[/]")
+        console.print(escape(error), highlight=False)
+    for error in result.hook_errors:
+        console.print(f"[yellow]hook error:[/] {escape(error)}")
+    color = "green" if result.ok else "bold red"
+    console.print(f"[{color}]{escape(str(result))}[/]")
+    if store_url:
+        console.print(f"[dim]recorded in {escape(store_url)}; details: pipeline-lab runs show {result.run_id[:8]}[/]")
+
+
+def run_demo(example_dir: Path) -> int:
+    """Run the example pipeline, then say what happened and how to open it in JupyterLab."""
+    notebook = example_dir / "sales_pipeline.ipynb"
+    print(f"Pipeline Lab demo: running {notebook} headless (no kernel)\n", file=sys.stdout)
+    code = run_notebook(notebook, {})
+    output = example_dir / "output"
+    print()
+    print("What happened:")
+    print(f"  - the %%pipeline cells of {notebook.name} ran as a DAG on the threads executor")
+    print(f"  - results were written under {output}")
+    print(f"  - the run and every node run were recorded in {settings().db_url}")
+    print()
+    print("Next:")
+    print("  pipeline-lab runs                      # the recorded runs")
+    print(f"  pipeline-lab run {notebook} -p min_amount=100")
+    print("  make lab                               # open the notebook in JupyterLab and run the cells")
+    return code

@@ -1,0 +1,110 @@
+"""A pipeline built cell by cell in a live namespace (a kernel's ``user_ns``).
+
+The magics are a thin shell over this class: it needs no IPython, so the kernel behaviour
+is testable and the same for any front end that owns a namespace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline_lab.engine._run import run_pipeline
+from pipeline_lab.engine.result import NodeRun, RunResult
+from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.graph import Node, Pipeline, parse_header
+
+
+def _default_name() -> str:
+    # jupyter_server tells the kernel which notebook it belongs to.
+    session = os.environ.get("JPY_SESSION_NAME")
+    if session:
+        stem = Path(session).stem
+        if stem.isidentifier() or stem.replace("-", "_").isidentifier():
+            return stem
+    return "notebook"
+
+
+@dataclass
+class InteractiveSession:
+    """The kernel's pipeline: nodes defined by ``%%pipeline`` cells, values in ``namespace``."""
+
+    namespace: MutableMapping[str, Any]
+    pipeline: Pipeline = field(default_factory=lambda: Pipeline(_default_name()))
+    last_runs: dict[str, NodeRun] = field(default_factory=dict)
+    hooks: Iterable[Any] | None = None
+    executor: str = "threads"
+
+    def new(self, name: str) -> Pipeline:
+        """Start a new, empty pipeline called ``name``."""
+        if not name.isidentifier():
+            raise PipelineDefinitionError(f"'{name}' is not a valid pipeline name", hint="use a Python identifier")
+        self.pipeline = Pipeline(name)
+        self.last_runs.clear()
+        return self.pipeline
+
+    def define(self, line: str, body: str) -> tuple[Node, RunResult | None]:
+        """Register the node a ``%%pipeline`` cell defines and, unless ``--no-run``, run it."""
+        header = parse_header(line, body)
+        node = header.node
+        candidate = self._with(node)
+        self._declare_params(candidate, node)
+        errors = [i for i in candidate.validate(known=self.namespace.keys())
+                  if i.severity == "error" and (i.node == node.name or i.code == "cycle")]
+        if errors:
+            lines = "\n".join(f"  - {issue}" for issue in errors)
+            raise PipelineDefinitionError(f"cannot define node '{node.name}':\n{lines}", node=None)
+        self.pipeline = candidate
+        if not header.run:
+            return node, None
+        return node, self.run(only=[node.name], reuse=True)
+
+    def run(
+        self, only: Iterable[str] | None = None, from_: str | None = None, *, reuse: bool | None = None
+    ) -> RunResult:
+        """Run nodes with the kernel's globals; bind each output in the namespace.
+
+        With ``reuse`` (default: when ``only``/``from_`` narrow the run), upstream nodes that
+        already have a value in the namespace are not re-run.
+        """
+        if reuse is None:
+            reuse = bool(only or from_)
+        values = {n: self.namespace[n] for n in self.pipeline.nodes if n in self.namespace} if reuse else {}
+        result = run_pipeline(
+            self.pipeline, executor=self.executor, only=list(only) if only else None, from_=from_,
+            hooks=self.hooks, values=values, globals_=self._globals(), source="kernel",
+        )
+        for name, value in result.outputs.items():
+            self.namespace[name] = value
+        self.last_runs.update(result.node_runs)
+        return result
+
+    def remove(self, name: str) -> Node:
+        node = self.pipeline.remove(name)
+        self.last_runs.pop(name, None)
+        return node
+
+    def _with(self, node: Node) -> Pipeline:
+        """A copy of the pipeline with ``node`` added (the original stays if it is invalid)."""
+        copy = Pipeline(self.pipeline.name, self.pipeline.params, param_code=self.pipeline.param_code,
+                        setup=self.pipeline.setup, reports=self.pipeline.reports)
+        copy.nodes = dict(self.pipeline.nodes)
+        copy.add(node)
+        return copy
+
+    def _declare_params(self, pipeline: Pipeline, node: Node) -> None:
+        """``params.X`` in a kernel cell declares parameter X from the kernel's variable X."""
+        try:
+            attributes = node.analysis.param_attributes
+        except PipelineDefinitionError:
+            return
+        for name in attributes:
+            if name in self.namespace and name not in pipeline.params:
+                pipeline.params[name] = self.namespace[name]
+
+    def _globals(self) -> dict[str, Any]:
+        # Outputs of nodes are inputs, not globals: a node must read them through the graph.
+        return {k: v for k, v in self.namespace.items() if k not in self.pipeline.nodes}

@@ -1,0 +1,130 @@
+"""The ``%pipeline`` / ``%%pipeline`` magics: parse, call the session, display."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
+
+from pipeline_lab.engine import InteractiveSession, NodeStatus, RunResult, user_frames
+from pipeline_lab.errors import NodeExecutionError, PipelineLabError
+from pipeline_lab.graph._header import USAGE as CELL_USAGE
+from pipeline_lab.magics._display import NodeTable, node_summary, run_summary
+
+HELP = f"""Pipeline Lab magics
+
+  {CELL_USAGE}
+      Define (or replace) node NAME from the cell and run it. The cell's output is the variable
+      NAME if the cell assigns it, else its last expression. Inputs are the other nodes and
+      parameters the cell reads (params.X or bare X); --check is a SQL condition every row of
+      the output must satisfy.
+
+  %pipeline show                 the pipeline: nodes, inputs, last status, rows, time
+  %pipeline run [--only N ...] [--from N]
+                                 run the pipeline (or part of it); binds every output
+  %pipeline status               last status of every node
+  %pipeline nodes                nodes with their kind and inputs
+  %pipeline remove NAME          remove a node
+  %pipeline new NAME             start a new, empty pipeline
+  %pipeline save                 save the pipeline (a new version) in the store
+  %pipeline help                 this help
+"""
+
+
+class _LineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"%pipeline: {message}\n\n{HELP}")
+
+
+def _line_parser() -> _LineParser:
+    parser = _LineParser(prog="%pipeline", add_help=False)
+    verbs = parser.add_subparsers(dest="verb", parser_class=_LineParser)
+    for verb in ("show", "status", "nodes", "save", "help"):
+        verbs.add_parser(verb, add_help=False)
+    run = verbs.add_parser("run", add_help=False)
+    run.add_argument("--only", nargs="+", default=None, metavar="NODE")
+    run.add_argument("--from", dest="from_", default=None, metavar="NODE")
+    verbs.add_parser("remove", add_help=False).add_argument("name")
+    verbs.add_parser("new", add_help=False).add_argument("name")
+    return parser
+
+
+_PARSER = _line_parser()
+
+
+def session_of(shell: Any) -> InteractiveSession:
+    """The kernel's pipeline session (created by ``%load_ext pipeline_lab``)."""
+    magics = shell.magics_manager.registry.get("PipelineMagics")
+    if magics is None:
+        raise UsageError("Pipeline Lab is not loaded; run %load_ext pipeline_lab first")
+    return magics.session
+
+
+def show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+    """IPython custom-exception handler: ``ErrorName: message`` with its hint, in red."""
+    stb = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+@magics_class
+class PipelineMagics(Magics):
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.session = InteractiveSession(shell.user_ns)
+
+    @line_cell_magic
+    def pipeline(self, line: str, cell: str | None = None) -> Any:
+        """Define a node (``%%pipeline NAME``) or manage the pipeline (``%pipeline VERB``)."""
+        __tracebackhide__ = True
+        if cell is None:
+            return self._line(line)
+        node, result = self.session.define(line, cell)
+        if result is None:
+            print(f"registered node '{node.name}' (not run: --no-run)")
+            return None
+        return self._show_node(node.name, result)
+
+    def _show_node(self, name: str, result: RunResult) -> Any:
+        __tracebackhide__ = True
+        for other, node_run in result.node_runs.items():
+            if other != name:
+                print(node_summary(node_run))
+        node_run = result.node_runs[name]
+        print(node_summary(node_run))
+        if node_run.status is NodeStatus.SUCCEEDED:
+            return node_run.output
+        exc = node_run.exception
+        if exc is None:
+            raise PipelineLabError(node_run.error or f"node '{name}' did not run")
+        raise exc.with_traceback(user_frames(exc, self.session.pipeline.nodes[name].filename))
+
+    def _line(self, line: str) -> Any:
+        __tracebackhide__ = True
+        args = _PARSER.parse_args(shlex.split(line) or ["help"])
+        session = self.session
+        if args.verb == "help":
+            print(HELP)
+        elif args.verb in ("show", "status", "nodes"):
+            display(NodeTable(session.pipeline, session.last_runs, args.verb))
+        elif args.verb == "run":
+            result = session.run(only=args.only, from_=args.from_)
+            display(NodeTable(session.pipeline, session.last_runs, "status"))
+            if not result.ok:
+                raise NodeExecutionError(run_summary(result), hint="see %pipeline status; fix the node and re-run its cell")
+            print(run_summary(result))
+        elif args.verb == "remove":
+            session.remove(args.name)
+            print(f"removed node '{args.name}'")
+        elif args.verb == "new":
+            session.new(args.name)
+            print(f"new pipeline '{args.name}'")
+        elif args.verb == "save":
+            from pipeline_lab.store import PipelineBuilder
+
+            version = PipelineBuilder().save(session.pipeline)
+            print(f"saved pipeline '{session.pipeline.name}' as version {version}")

@@ -107,7 +107,7 @@ class NodeRunner:
         result.timed_out = isinstance(exc, NodeTimeoutError)
         result.exception = exc
         result.error = _summary(exc)
-        result.traceback = user_traceback(exc, node.filename)
+        result.traceback = user_traceback(exc, _code_filename(node))
 
     def _attempt(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, float]:
         __tracebackhide__ = True
@@ -139,7 +139,11 @@ class NodeRunner:
         __tracebackhide__ = True
         cpu = time.thread_time()
         if node.func is not None:
-            value = node.func(**inputs)
+            if node.inputs is not None:
+                value = node.func(*(inputs[d] for d in node.inputs))
+            else:
+                params = {p: self.base[p] for p in self.pipeline.parameters_of(node.name)}
+                value = node.func(**params, **inputs)
         elif node.component is not None:
             raise PipelineDefinitionError(
                 f"component '{node.component}' cannot run: no such component is installed",
@@ -152,15 +156,23 @@ class NodeRunner:
     def _exec(self, node: Node, inputs: dict[str, Any]) -> Any:
         __tracebackhide__ = True
         compiled = node.compiled
-        if node.filename not in linecache.cache:
-            code = node.code or ""
-            linecache.cache[node.filename] = (len(code), None, code.splitlines(True), node.filename)
+        # Always refresh: a re-run cell redefines the node under the same pseudo file name.
+        code = node.code or ""
+        linecache.cache[node.filename] = (len(code), None, code.splitlines(True), node.filename)
         namespace = dict(self.base)
         namespace.update(inputs)
         exec(compiled.body, namespace)
+        # The last expression runs even when NAME is the output: it may write or log something.
+        last = eval(compiled.last, namespace) if compiled.last is not None else None
         if node.output_name is not None:
             return namespace[node.output_name]
-        return eval(compiled.last, namespace) if compiled.last is not None else None
+        return last
+
+
+def _code_filename(node: Node) -> str:
+    """The file the node's own code runs from: its pseudo file, or its function's source."""
+    code = getattr(node.func, "__code__", None)
+    return code.co_filename if code is not None else node.filename
 
 
 def _summary(exc: BaseException) -> str:

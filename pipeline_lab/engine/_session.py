@@ -52,8 +52,11 @@ class InteractiveSession:
         node = header.node
         candidate = self._with(node)
         self._declare_params(candidate, node)
+        # A --no-run cell may name nodes defined further down; running it would need them.
+        tolerated = {"missing-input"} if not header.run else set()
         errors = [i for i in candidate.validate(known=self.namespace.keys())
-                  if i.severity == "error" and (i.node == node.name or i.code == "cycle")]
+                  if i.severity == "error" and i.code not in tolerated
+                  and (i.node == node.name or i.code == "cycle")]
         if errors:
             lines = "\n".join(f"  - {issue}" for issue in errors)
             raise PipelineDefinitionError(f"cannot define node '{node.name}':\n{lines}", node=None)
@@ -89,9 +92,7 @@ class InteractiveSession:
 
     def _with(self, node: Node) -> Pipeline:
         """A copy of the pipeline with ``node`` added (the original stays if it is invalid)."""
-        copy = Pipeline(self.pipeline.name, self.pipeline.params, param_code=self.pipeline.param_code,
-                        setup=self.pipeline.setup, reports=self.pipeline.reports)
-        copy.nodes = dict(self.pipeline.nodes)
+        copy = self.pipeline.copy()
         copy.add(node)
         return copy
 

@@ -14,10 +14,13 @@ _loaded: set[str] = set()
 
 
 def _ensure(value: object) -> None:
-    root = type(value).__module__.partition(".")[0]
-    if root in _LAZY and root not in _loaded:
-        _loaded.add(root)
-        importlib.import_module(f"pipeline_lab.frames.{_LAZY[root]}")
+    # The whole MRO: a subclass from another package (a GeoDataFrame) is still a pandas frame.
+    for cls in type(value).__mro__:
+        root = cls.__module__.partition(".")[0]
+        if root in _LAZY and root not in _loaded:
+            importlib.import_module(f"pipeline_lab.frames.{_LAZY[root]}")
+            # Only once registered: another thread must not dispatch before that.
+            _loaded.add(root)
 
 
 @singledispatch
@@ -59,7 +62,8 @@ def columns(value: object) -> list[str] | None:
 
 
 def is_frame(value: object) -> bool:
-    return shape(value) is not None
+    """Whether ``value`` is a frame (a LazyFrame is one, though its row count is unknown)."""
+    return shape(value) is not None or columns(value) is not None
 
 
 def to_polars(value: object) -> Any:

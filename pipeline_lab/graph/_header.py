@@ -14,13 +14,18 @@ CELL_MAGIC = "%%pipeline"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise PipelineDefinitionError(message, hint=f"usage: {self.format_usage().strip()}")
+        raise PipelineDefinitionError(message, hint=self.format_usage().strip())
 
 
 def _build_parser() -> _Parser:
-    parser = _Parser(prog=CELL_MAGIC, add_help=False, allow_abbrev=False)
+    parser = _Parser(
+        prog=CELL_MAGIC, add_help=False, allow_abbrev=False,
+        usage="%(prog)s NAME [--inputs NODE ...] [--check EXPR]... [--retries N] [--retry-delay S]\n"
+        "                  [--timeout S] [--no-run] [--tags TAG ...] [--component KIND]",
+    )
     parser.add_argument("name", help="node name (a Python identifier); the cell's output is bound to it")
-    parser.add_argument("--inputs", nargs="+", metavar="NODE", help="inputs, instead of the names the cell reads")
+    # ``--inputs`` with no names: the node takes no inputs, whatever names the cell reads.
+    parser.add_argument("--inputs", nargs="*", metavar="NODE", help="inputs, instead of the names the cell reads")
     parser.add_argument("--check", action="append", default=[], metavar="EXPR", help="SQL condition every output row must satisfy")
     parser.add_argument("--retries", type=int, default=0, metavar="N", help="retry a failing node N times")
     parser.add_argument("--retry-delay", type=float, default=1.0, metavar="S", help="base delay of the exponential backoff")
@@ -64,7 +69,7 @@ def parse_header(line: str, body: str) -> CellHeader:
         code=code,
         component=args.component,
         params=params,
-        inputs=tuple(args.inputs) if args.inputs else None,
+        inputs=tuple(args.inputs) if args.inputs is not None else None,
         checks=tuple(args.check),
         retry=RetryPolicy(retries=args.retries, delay=args.retry_delay),
         timeout=args.timeout,
@@ -85,12 +90,18 @@ def format_header(node: Node) -> str:
     if node.retry.retries:
         parts += ["--retries", str(node.retry.retries)]
     if node.retry.delay != RetryPolicy().delay:
-        parts += ["--retry-delay", f"{node.retry.delay:g}"]
+        parts += ["--retry-delay", _number(node.retry.delay)]
     if node.timeout is not None:
-        parts += ["--timeout", f"{node.timeout:g}"]
+        parts += ["--timeout", _number(node.timeout)]
     if node.tags:
         parts += ["--tags", *map(_quote, node.tags)]
     return " ".join(parts)
+
+
+def _number(value: float) -> str:
+    """``value`` short (``30``, not ``30.0``) but exact, so the header reads back the same."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
 
 
 def _quote(text: str) -> str:

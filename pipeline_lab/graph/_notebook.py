@@ -45,15 +45,24 @@ def read_notebook(path: str | Path) -> Pipeline:
             _notice(pipeline, f"{where}: skipped in headless runs (cell magic {magic})")
         else:
             code = _strip_magics(source, where, pipeline)
-            if code.strip():
+            if _has_python(source):
                 ordinary.append(Cell(code=code, index=index))
+    # A cell that reads what a report cell made (``fig`` of ``fig = plot(orders)``) is a report too.
+    report_names = set(pipeline.nodes)
     for cell in ordinary:
         try:
-            reads_nodes = bool(cell.analysis.reads & set(pipeline.nodes))
+            is_report = bool(cell.analysis.reads & report_names)
         except PipelineDefinitionError as exc:
             raise PipelineDefinitionError(f"{path.name}: {exc.message}", hint=exc.hint) from None
-        (pipeline.reports if reads_nodes else pipeline.setup).append(cell)
+        if is_report:
+            report_names |= cell.analysis.assigns
+        (pipeline.reports if is_report else pipeline.setup).append(cell)
     return pipeline
+
+
+def _has_python(source: str) -> bool:
+    """Whether a cell holds more than magics and shell escapes (``%load_ext`` alone is no setup)."""
+    return any(line.strip() and not _MAGIC_LINE.match(line) for line in source.splitlines())
 
 
 def _load_cells(path: Path) -> list[dict[str, Any]]:
@@ -203,7 +212,15 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        # mkstemp makes the file private (0600); give it the mode a plain write would.
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

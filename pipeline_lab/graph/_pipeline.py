@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import builtins
+import heapq
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,8 +16,6 @@ from pipeline_lab.graph._validate import Issue, did_you_mean, validate
 
 if TYPE_CHECKING:
     from pipeline_lab.engine import RunResult
-
-_BUILTINS = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
@@ -62,9 +60,19 @@ class Pipeline:
         self.param_code = param_code
         self.setup: list[Cell] = list(setup)
         self.reports: list[Cell] = list(reports)
-        self.nodes: dict[str, Node] = {}
+        self.nodes = {}
         self.duplicates: list[str] = []
         self.notices: list[str] = []
+        self._deps: dict[str, tuple[str, ...]] | None = None
+
+    @property
+    def nodes(self) -> dict[str, Node]:
+        return self._nodes
+
+    @nodes.setter
+    def nodes(self, nodes: dict[str, Node]) -> None:
+        self._nodes = nodes
+        self._deps = None
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, nodes={list(self.nodes)})"
@@ -72,7 +80,8 @@ class Pipeline:
     # -- building -------------------------------------------------------------------------
     def add(self, node: Node) -> Node:
         """Add ``node``, replacing a node of the same name (re-running a cell is idempotent)."""
-        self.nodes[node.name] = node
+        self._nodes[node.name] = node
+        self._deps = None
         return node
 
     def node(self, func: Any = None, **options: Any) -> Any:
@@ -85,15 +94,23 @@ class Pipeline:
         return register(func) if func is not None else register
 
     def remove(self, name: str) -> Node:
-        return self.nodes.pop(self._require(name))
+        node = self._nodes.pop(self._require(name))
+        self._deps = None
+        return node
+
+    def copy(self) -> Pipeline:
+        """A shallow copy: same (immutable) nodes and cells, independent node list."""
+        other = Pipeline(self.name, self.params, param_code=self.param_code, setup=self.setup,
+                         reports=self.reports)
+        other.nodes = dict(self._nodes)
+        other.duplicates = list(self.duplicates)
+        return other
 
     def connect(self, upstream: str, downstream: str) -> Node:
         """Make ``downstream`` read ``upstream`` (sets its explicit inputs)."""
         self._require(upstream)
         node = self.nodes[self._require(downstream)]
         inputs = tuple(dict.fromkeys([*self.dependencies(downstream), upstream]))
-        from dataclasses import replace
-
         return self.add(replace(node, inputs=inputs))
 
     def _require(self, name: str) -> str:
@@ -107,12 +124,20 @@ class Pipeline:
     # -- graph ----------------------------------------------------------------------------
     def dependencies(self, name: str) -> tuple[str, ...]:
         """The nodes ``name`` reads, in the pipeline's node order."""
-        node = self.nodes[name]
-        try:
-            wanted = node.candidate_inputs()
-        except PipelineDefinitionError:
-            return ()
-        return tuple(n for n in self.nodes if n in wanted)
+        if self._deps is None:
+            self._deps = self._dependency_map()
+        return self._deps[name]
+
+    def _dependency_map(self) -> dict[str, tuple[str, ...]]:
+        position = {n: i for i, n in enumerate(self._nodes)}
+        deps: dict[str, tuple[str, ...]] = {}
+        for name, node in self._nodes.items():
+            try:
+                wanted = node.candidate_inputs()
+            except PipelineDefinitionError:
+                wanted = frozenset()
+            deps[name] = tuple(sorted((n for n in wanted if n in position), key=position.__getitem__))
+        return deps
 
     def parameters_of(self, name: str) -> tuple[str, ...]:
         """The pipeline parameters node ``name`` reads (bare or as ``params.X``)."""
@@ -149,24 +174,31 @@ class Pipeline:
         return seen
 
     def order(self) -> list[str]:
-        """Topological order; ties keep the order in which nodes were added."""
-        deps = {n: set(self.dependencies(n)) for n in self.nodes}
+        """Topological order; among ready nodes, the one added first goes first."""
+        position = {n: i for i, n in enumerate(self._nodes)}
+        waiting = {n: len(self.dependencies(n)) for n in self._nodes}
+        children: dict[str, list[str]] = {n: [] for n in self._nodes}
+        for n in self._nodes:
+            for dep in self.dependencies(n):
+                children[dep].append(n)
+        ready = [position[n] for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        names = list(self._nodes)
         done: list[str] = []
-        placed: set[str] = set()
-        remaining = list(self.nodes)
-        while remaining:
-            ready = [n for n in remaining if deps[n] <= placed]
-            if not ready:
-                cycles = [i for i in self.validate() if i.code == "cycle"]
-                raise PipelineDefinitionError(
-                    "; ".join(i.message for i in cycles) or "the pipeline has a cycle",
-                    node=cycles[0].node if cycles else None,
-                    hint=cycles[0].hint if cycles else None,
-                )
-            for n in ready:
-                placed.add(n)
-                done.append(n)
-            remaining = [n for n in remaining if n not in placed]
+        while ready:
+            name = names[heapq.heappop(ready)]
+            done.append(name)
+            for child in children[name]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, position[child])
+        if len(done) < len(names):
+            cycles = [i for i in self.validate() if i.code == "cycle"]
+            raise PipelineDefinitionError(
+                "; ".join(i.message for i in cycles) or "the pipeline has a cycle",
+                node=cycles[0].node if cycles else None,
+                hint=cycles[0].hint if cycles else None,
+            )
         return done
 
     # -- checks ---------------------------------------------------------------------------

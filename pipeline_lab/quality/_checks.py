@@ -68,7 +68,10 @@ def evaluate_check(frame: Any, check: str, *, node: str) -> CheckOutcome:
             f"check {check!r} is not a condition (it gives {ok.dtype}, not one boolean per row)",
             node=node, hint="compare values, e.g. \"amount > 0\" or \"status IN ('paid', 'open')\"",
         )
-    failing = df.with_row_index("row").filter(~ok)
+    index = "row"
+    while index in df.columns:  # the frame's own "row" column must stay visible, not clash
+        index = f"_{index}"
+    failing = df.with_row_index(index).filter(~ok)
     if failing.height:
         with pl.Config(tbl_rows=SHOWN_ROWS, tbl_cols=12, fmt_str_lengths=40):
             sample = repr(failing.head(SHOWN_ROWS))

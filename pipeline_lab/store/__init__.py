@@ -1,0 +1,17 @@
+"""The metadata store: pipelines and their versions, runs and node runs, in SQL.
+
+SQLite under ``PIPELINE_LAB_HOME`` by default; any SQLAlchemy URL (PostgreSQL via psycopg 3)
+through ``PIPELINE_LAB_DB_URL``. The schema is migrated with Alembic when a store is opened.
+"""
+
+from __future__ import annotations
+
+from pipeline_lab.store._engine import Store, close_stores, open_store
+from pipeline_lab.store._schema import HEAD_REVISION
+
+__all__ = [
+    "HEAD_REVISION",
+    "Store",
+    "close_stores",
+    "open_store",
+]

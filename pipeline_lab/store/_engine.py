@@ -1,0 +1,285 @@
+"""``Store``: one database (SQLite by default, PostgreSQL when configured), migrated on open."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from pipeline_lab.config import DB_URL_ENV, settings
+from pipeline_lab.errors import StoreError
+from pipeline_lab.store._schema import ensure_schema
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from pipeline_lab.store._writer import BatchWriter
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+PG_CONNECT_TIMEOUT_S = 3
+_READ_ONLY = "pipeline_lab_read_only"
+_HINT = (
+    f"check {DB_URL_ENV} (any SQLAlchemy URL, e.g. postgresql+psycopg://user@host:5432/db), "
+    "or unset it to use the SQLite store under PIPELINE_LAB_HOME"
+)
+_DRIVER_ALIASES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+class Store:
+    """A Pipeline Lab store: an engine on its database, whose schema is at the newest revision.
+
+    ``url`` defaults to ``settings().db_url``: SQLite at ``$PIPELINE_LAB_HOME/pipeline_lab.db``
+    (the directory is created). ``PIPELINE_LAB_DB_URL`` selects any SQLAlchemy URL;
+    ``postgresql://`` means psycopg 3. SQLite runs in WAL mode, which needs a local disk:
+    keep the file off network file systems (NFS, SMB), where its locking is unreliable.
+
+    Parameters
+    ----------
+    url
+        A SQLAlchemy URL; ``None`` uses the configured store.
+
+    Examples
+    --------
+    >>> store = Store("sqlite:///:memory:")
+    >>> with store.session() as session:
+    ...     ...
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        raw = url if url is not None else _default_url()
+        self._url = _parse(raw)
+        self.url = self._url.render_as_string(hide_password=True)
+        self._writer: BatchWriter | None = None
+        self._lock = threading.Lock()
+        self.engine = _open_engine(self._url, self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql`` (or another SQLAlchemy dialect name)."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """An ORM session that commits when the block succeeds and rolls back when it raises.
+
+        ``write=False`` is for reads: on SQLite it takes no write lock, so it never waits for
+        writers (WAL lets readers and one writer work at once).
+        """
+        factory = self._sessions if write else self._read_sessions
+        with factory() as session:
+            try:
+                yield session
+                session.commit()
+            except DBAPIError as exc:
+                session.rollback()
+                raise store_error(self._url, exc, "use") from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    @property
+    def writer(self) -> BatchWriter:
+        """The background writer that persists run records in batches (started on demand)."""
+        with self._lock:
+            if self._writer is None:
+                from pipeline_lab.store._writer import BatchWriter
+
+                self._writer = BatchWriter(self)
+            return self._writer
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer and close every connection."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+        with _CACHE_LOCK:
+            for key, cached in list(_CACHE.items()):
+                if cached is self:
+                    del _CACHE[key]
+        self.engine.dispose()
+
+    def _after_fork(self) -> None:
+        # A child process must not share the parent's sockets, nor wait on its threads.
+        self._writer = None
+        self._lock = threading.Lock()
+        self.engine.dispose(close=False)
+
+
+_CACHE: dict[str, Store] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def open_store(url: str | None = None) -> Store:
+    """The shared :class:`Store` for ``url`` (default: the configured one), opened once."""
+    key = url if url is not None else _default_url()
+    with _CACHE_LOCK:
+        store = _CACHE.get(key)
+        if store is None:
+            store = _CACHE[key] = Store(key)
+        return store
+
+
+def close_stores() -> None:
+    """Close every store :func:`open_store` opened (tests, kernel shutdown)."""
+    with _CACHE_LOCK:
+        stores = list(_CACHE.values())
+        _CACHE.clear()
+    for store in stores:
+        store.close()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_CACHE.values()):
+        store._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _default_url() -> str:
+    config = settings()
+    if not os.environ.get(DB_URL_ENV):
+        config.home.mkdir(parents=True, exist_ok=True)
+    return config.db_url
+
+
+def _parse(raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise StoreError(
+            f"'{_mask(raw)}' is not a database URL (expected dialect+driver://user@host/db)",
+            hint=_HINT,
+        ) from None
+    driver = _DRIVER_ALIASES.get(url.drivername)
+    return url.set(drivername=driver) if driver else url
+
+
+def _mask(raw: str) -> str:
+    """``raw`` with anything that looks like a password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", raw)
+
+
+def create_store_engine(url: URL) -> Engine:
+    """An engine for ``url`` with the store's connection settings (no schema check)."""
+    options: dict[str, Any] = {}
+    connect_args: dict[str, Any] = {}
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            # One shared connection, or every thread would see its own empty database.
+            options["poolclass"] = StaticPool
+        connect_args["check_same_thread"] = False
+    elif backend == "postgresql":
+        options["pool_pre_ping"] = True
+        if "connect_timeout" not in url.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        if "application_name" not in url.query:
+            connect_args["application_name"] = "pipeline-lab"
+    engine = create_engine(url, connect_args=connect_args, **options)
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # SQLAlchemy's documented pattern: sqlite3 emits no BEGIN of its own, _sqlite_begin does.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A writer that began DEFERRED would upgrade its lock mid-transaction and could fail with
+    # "database is locked" without waiting; IMMEDIATE waits (busy_timeout) for the write lock.
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def _open_engine(url: URL, shown: str) -> Engine:
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database or "").expanduser().parent
+        if not folder.is_dir():
+            raise StoreError(
+                f"cannot open the Pipeline Lab store {shown}: the folder {folder} does not exist",
+                hint=f"create the folder, or {_HINT}",
+            )
+    try:
+        engine = create_store_engine(url)
+    except NoSuchModuleError:
+        raise StoreError(
+            f"cannot open the Pipeline Lab store {shown}: unknown database driver "
+            f"'{url.drivername}'",
+            hint=f"use sqlite:///PATH or postgresql+psycopg://...; {_HINT}",
+        ) from None
+    except ImportError as exc:
+        package = (exc.name or "").split(".")[0]
+        line = "pip install 'pipeline-lab[postgres]'" if package == "psycopg" else (
+            f"pip install {package}"
+        )
+        raise StoreError(
+            f"cannot open the Pipeline Lab store {shown}: its driver '{package}' is not installed",
+            hint=f"run: {line}",
+        ) from None
+    except (SQLAlchemyError, ValueError, TypeError) as exc:
+        raise store_error(url, exc, "open") from exc
+    try:
+        ensure_schema(engine, shown)
+    except StoreError:
+        engine.dispose()
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise store_error(url, exc, "open") from exc
+    return engine
+
+
+def store_error(url: URL, exc: BaseException, action: str) -> StoreError:
+    """A one-paragraph ``StoreError`` for ``exc``: the URL (no password), the cause, a hint."""
+    shown = url.render_as_string(hide_password=True)
+    where = f" on {url.host}:{url.port or _default_port(url)}" if url.host else ""
+    return StoreError(f"cannot {action} the Pipeline Lab store {shown}{where}: {reason(exc, url)}",
+                      hint=_HINT)
+
+
+def reason(exc: BaseException, url: URL) -> str:
+    """The driver's own words for ``exc``, on one line, without the password."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = " ".join(line.strip() for line in str(cause).splitlines() if line.strip())
+    text = text.split(" (Background on this error")[0]
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    if len(text) > 500:
+        text = text[:500] + "..."
+    return text or type(cause).__name__
+
+
+def _default_port(url: URL) -> int | str:
+    return {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(url.get_backend_name(), "?")

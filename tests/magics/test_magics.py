@@ -1,0 +1,195 @@
+"""The magics through IPython's real shell, as a notebook user meets them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+import pytest
+
+from pipeline_lab.errors import NodeExecutionError, PipelineDefinitionError, QualityGateError
+from pipeline_lab.magics import session_of
+
+
+
+def test_cell_defines_node_runs_it_binds_and_displays_the_value(shell, capsys):
+    shell.run_cell("import polars as pl")
+    result = shell.run_cell("%%pipeline orders\npl.DataFrame({'amount': [5, 20, 30]})")
+    assert result.success
+    assert isinstance(result.result, pl.DataFrame)  # displayed like a normal cell's value
+    assert shell.user_ns["orders"].shape == (3, 1)
+    out = capsys.readouterr().out
+    assert "✓ orders: 3 rows × 1 columns in" in out
+
+
+def test_edges_come_from_the_names_a_cell_reads(shell):
+    shell.run_cell("import polars as pl")
+    shell.run_cell("%%pipeline orders\npl.DataFrame({'amount': [5, 20, 30]})")
+    result = shell.run_cell("%%pipeline big\norders.filter(pl.col('amount') > 10)")
+    assert result.success
+    session = session_of(shell)
+    assert session.pipeline.dependencies("big") == ("orders",)
+    assert shell.user_ns["big"]["amount"].to_list() == [20, 30]
+
+
+def test_output_is_the_assigned_name_not_the_last_expression(shell):
+    shell.run_cell("import pandas as pd")
+    result = shell.run_cell("%%pipeline report\nreport = pd.DataFrame({'x': range(10)})\nreport.head(2)")
+    assert result.success
+    assert len(shell.user_ns["report"]) == 10
+    assert isinstance(result.result, pd.DataFrame) and len(result.result) == 10
+
+
+def test_rerunning_a_cell_replaces_the_node(shell):
+    shell.run_cell("%%pipeline a\n1")
+    shell.run_cell("%%pipeline a\n2")
+    session = session_of(shell)
+    assert list(session.pipeline.nodes) == ["a"]
+    assert shell.user_ns["a"] == 2
+
+
+def test_parameters_by_attribute_and_bare_name(shell):
+    shell.run_cell("n = 4")
+    assert shell.run_cell("%%pipeline numbers\nlist(range(params.n))").result == [0, 1, 2, 3]
+    assert shell.run_cell("%%pipeline bare\nn * 10").result == 40
+
+
+def test_check_passes_and_is_summarised(shell, capsys):
+    shell.run_cell("import polars as pl")
+    result = shell.run_cell("%%pipeline t --check 'x >= 0' --check \"x < 10\"\npl.DataFrame({'x': [1, 2]})")
+    assert result.success
+    assert "2 checks passed" in capsys.readouterr().out
+
+
+def test_failing_check_fails_the_cell_with_count_and_rows(shell, capsys):
+    shell.run_cell("import polars as pl")
+    result = shell.run_cell("%%pipeline t --check 'x > 1'\npl.DataFrame({'x': [0, 1, 2, 7]})")
+    assert not result.success
+    assert isinstance(result.error_in_exec, QualityGateError)
+    message = str(result.error_in_exec)
+    assert "failed for 2 of 4 rows" in message
+    assert session_of(shell).last_runs["t"].status.value == "failed"
+    out = capsys.readouterr().out
+    assert "QualityGateError" in out and "Traceback" not in out  # no wall of our internals
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"),
+    [
+        pytest.param("amount >>> 0", "not a valid SQL condition", id="not-sql"),
+        pytest.param("amout > 0", "did you mean 'amount'", id="missing-column"),
+    ],
+)
+def test_bad_check_is_a_clear_error(shell, check, expected):
+    shell.run_cell("import polars as pl")
+    result = shell.run_cell(f"%%pipeline t --check '{check}'\npl.DataFrame({{'amount': [1]}})")
+    assert not result.success
+    assert expected in str(result.error_in_exec)
+
+
+def test_failing_cell_shows_the_users_traceback_only(shell, capsys):
+    result = shell.run_cell("%%pipeline boom\ndef f(v):\n    return v / 0\nf(1)")
+    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    out = capsys.readouterr().out
+    assert "<pipeline node boom>" in out and "return v / 0" in out
+    assert "pipeline_lab/engine" not in out and "_node_runner" not in out
+    assert session_of(shell).last_runs["boom"].status.value == "failed"
+    assert "boom" in session_of(shell).pipeline.nodes  # still registered: fix and re-run
+
+
+def test_syntax_error_names_the_node_and_line(shell):
+    result = shell.run_cell("%%pipeline broken\nx = (1 +\n")
+    assert isinstance(result.error_in_exec, PipelineDefinitionError)
+    assert "broken" in str(result.error_in_exec) and "line" in str(result.error_in_exec)
+    assert "broken" not in session_of(shell).pipeline.nodes
+
+
+def test_missing_input_suggests_the_closest_name(shell):
+    shell.run_cell("%%pipeline orders\n[1, 2]")
+    result = shell.run_cell("%%pipeline total\nsum(ordrs)")
+    assert "did you mean 'orders'" in str(result.error_in_exec)
+
+
+def test_cycle_is_refused_with_its_path(shell):
+    shell.run_cell("%%pipeline a --no-run\nb + 1")
+    result = shell.run_cell("%%pipeline b\na + 1")
+    assert isinstance(result.error_in_exec, PipelineDefinitionError)
+    assert "a -> b -> a" in str(result.error_in_exec) or "b -> a -> b" in str(result.error_in_exec)
+
+
+def test_no_run_registers_without_running_then_run_executes_upstream(shell, capsys):
+    shell.run_cell("%%pipeline a --no-run\n41")
+    assert "a" not in shell.user_ns
+    shell.run_cell("%%pipeline b\na + 1")  # a has no value yet: it runs first
+    assert shell.user_ns["a"] == 41 and shell.user_ns["b"] == 42
+
+
+def test_retries_then_succeeds(shell, capsys):
+    shell.run_cell("attempts = []")
+    source = "%%pipeline flaky --retries 2 --retry-delay 0.01\nattempts.append(1)\nif len(attempts) < 3:\n    raise ConnectionError('down')\nlen(attempts)"
+    result = shell.run_cell(source)
+    assert result.success and result.result == 3
+    assert "(3 attempts)" in capsys.readouterr().out
+
+
+def test_line_magic_run_binds_every_output_and_fails_on_failure(shell, capsys):
+    shell.run_cell("%%pipeline a --no-run\n1")
+    shell.run_cell("%%pipeline b --no-run\na + 1")
+    shell.run_cell("%%pipeline c --no-run\nb * 10")
+    result = shell.run_cell("%pipeline run")
+    assert result.success
+    assert (shell.user_ns["a"], shell.user_ns["b"], shell.user_ns["c"]) == (1, 2, 20)
+    shell.run_cell("%%pipeline d --no-run\n1 / 0")
+    shell.run_cell("%%pipeline e --no-run\nd + 1")
+    result = shell.run_cell("%pipeline run")
+    assert isinstance(result.error_in_exec, NodeExecutionError)
+    runs = session_of(shell).last_runs
+    assert runs["d"].status.value == "failed" and runs["e"].status.value == "skipped"
+    assert runs["c"].status.value == "succeeded"
+
+
+def test_run_only_and_from_reuse_kernel_values(shell):
+    shell.run_cell("calls = []")
+    shell.run_cell("%%pipeline a\ncalls.append('a')\n1")
+    shell.run_cell("%%pipeline b\ncalls.append('b')\na + 1")
+    shell.run_cell("%%pipeline c\ncalls.append('c')\nb + 1")
+    shell.user_ns["calls"].clear()
+    shell.run_cell("%pipeline run --only c")
+    assert shell.user_ns["calls"] == ["c"]
+    shell.user_ns["calls"].clear()
+    shell.run_cell("%pipeline run --from b")
+    assert shell.user_ns["calls"] == ["b", "c"]
+
+
+@pytest.mark.parametrize("verb", ["show", "status", "nodes"])
+def test_views_list_every_node(shell, capsys, verb):
+    shell.run_cell("%%pipeline first\n1")
+    shell.run_cell("%%pipeline second\nfirst + 1")
+    capsys.readouterr()
+    assert shell.run_cell(f"%pipeline {verb}").success
+    out = capsys.readouterr().out
+    assert "first" in out and "second" in out
+
+
+def test_show_html_escapes_data(shell):
+    from pipeline_lab.magics._display import NodeTable
+
+    shell.run_cell("%%pipeline evil\nraise ValueError('<script>alert(1)</script>')")
+    html = NodeTable(session_of(shell).pipeline, session_of(shell).last_runs, "status")._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_remove_new_and_help(shell, capsys):
+    shell.run_cell("%%pipeline a\n1")
+    assert shell.run_cell("%pipeline remove a").success
+    assert session_of(shell).pipeline.nodes == {}
+    assert not shell.run_cell("%pipeline remove nope").success
+    shell.run_cell("%pipeline new sales")
+    assert session_of(shell).pipeline.name == "sales"
+    capsys.readouterr()
+    shell.run_cell("%pipeline help")
+    assert "%%pipeline NAME [--inputs NODE ...]" in capsys.readouterr().out
+
+
+def test_unknown_verb_is_a_usage_error(shell, capsys):
+    result = shell.run_cell("%pipeline frobnicate")
+    assert not result.success

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from pipeline_lab.engine import NodeRun, NodeStatus, RunHooks, RunResult
-from pipeline_lab.magics._display import format_duration
+from pipeline_lab.engine import format_duration
 
 _STYLE = {
     NodeStatus.SUCCEEDED: "green", NodeStatus.CACHED: "green", NodeStatus.FAILED: "bold red",

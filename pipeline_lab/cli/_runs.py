@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline_lab.magics._display import format_duration
+from pipeline_lab.engine import format_duration
 
 
 def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:

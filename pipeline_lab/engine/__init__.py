@@ -8,6 +8,7 @@ from pipeline_lab.engine._params import Params
 from pipeline_lab.engine._retry import next_delay
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
 from pipeline_lab.engine._session import InteractiveSession
+from pipeline_lab.engine._summary import format_duration, node_summary, run_summary
 from pipeline_lab.engine.hooks import HookManager, RunHooks
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
 
@@ -22,9 +23,12 @@ __all__ = [
     "RunHooks",
     "RunResult",
     "default_hooks",
+    "format_duration",
     "next_delay",
+    "node_summary",
     "plan",
     "run_pipeline",
+    "run_summary",
     "user_frames",
     "user_traceback",
 ]

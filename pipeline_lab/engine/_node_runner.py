@@ -74,7 +74,7 @@ class NodeRunner:
             result.attempts += 1
             result.status = NodeStatus.RUNNING
             try:
-                value, result.cpu_s = self._attempt(node, inputs)
+                value, result.display, result.cpu_s = self._attempt(node, inputs)
             except BaseException as exc:
                 if not isinstance(exc, Exception):
                     raise
@@ -109,7 +109,7 @@ class NodeRunner:
         result.error = _summary(exc)
         result.traceback = user_traceback(exc, _code_filename(node))
 
-    def _attempt(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, float]:
+    def _attempt(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, Any, float]:
         __tracebackhide__ = True
         if node.timeout is None:
             return self._call(node, inputs)
@@ -134,8 +134,8 @@ class NodeRunner:
             raise box["error"]
         return box["value"]
 
-    def _call(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, float]:
-        """Evaluate the node once; return its value and the CPU time it took on this thread."""
+    def _call(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, Any, float]:
+        """Evaluate the node once: its output, what the cell displays, and its CPU time here."""
         __tracebackhide__ = True
         cpu = time.thread_time()
         if node.func is not None:
@@ -150,10 +150,11 @@ class NodeRunner:
                 node=node.name,
             )
         else:
-            value = self._exec(node, inputs)
-        return value, time.thread_time() - cpu
+            value, shown = self._exec(node, inputs)
+            return value, shown, time.thread_time() - cpu
+        return value, value, time.thread_time() - cpu
 
-    def _exec(self, node: Node, inputs: dict[str, Any]) -> Any:
+    def _exec(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, Any]:
         __tracebackhide__ = True
         compiled = node.compiled
         # Always refresh: a re-run cell redefines the node under the same pseudo file name.
@@ -165,8 +166,9 @@ class NodeRunner:
         # The last expression runs even when NAME is the output: it may write or log something.
         last = eval(compiled.last, namespace) if compiled.last is not None else None
         if node.output_name is not None:
-            return namespace[node.output_name]
-        return last
+            # `report = ...` then `report.head()`: the output is all of report, the cell shows its head.
+            return namespace[node.output_name], last if compiled.last is not None else namespace[node.output_name]
+        return last, last
 
 
 def _code_filename(node: Node) -> str:

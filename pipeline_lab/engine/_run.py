@@ -75,18 +75,24 @@ def run_pipeline(
     )
     started = time.perf_counter()
     setup_error: str | None = None
+    base: dict[str, Any] = {}
     try:
         base = _namespace(pipeline, overrides, globals_, run)
     except Exception as exc:
-        setup_error = f"{type(exc).__name__}: {exc}\n" + user_traceback(exc, getattr(exc, "_cell", ""))
-        base = {}
-    manager.call("on_run_start", run)
+        setup_error = _setup_error(exc)
+    manager.call("on_run_start", run)  # before the setup cells, as hooks.py promises
+    if setup_error is None and globals_ is None:
+        try:
+            _run_setup(pipeline, base)
+        except Exception as exc:
+            setup_error = _setup_error(exc)
     runner = NodeRunner(run, manager, base, rng=rng)
     deps = {name: pipeline.dependencies(name) for name in selected}
     if setup_error is not None:
         for name in selected:
             run.node_runs[name].status = NodeStatus.SKIPPED
             run.node_runs[name].error = "skipped: the setup cells failed"
+            manager.node_end(run, pipeline.nodes[name], run.node_runs[name])
     elif run_executor is EXECUTORS.get("threads") and max_workers:
         run_executor(deps, runner, max_workers=max_workers)  # type: ignore[call-arg]
     else:
@@ -184,10 +190,18 @@ def _namespace(
         namespace.update(values)
     namespace["params"] = Params(values)
     run.params = values
-    if globals_ is None:
-        for cell in pipeline.setup:
-            _exec_cell(cell, namespace, f"setup cell {cell.index}")
     return namespace
+
+
+def _run_setup(pipeline: Pipeline, namespace: dict[str, Any]) -> None:
+    """The setup cells, in notebook order (headless runs only: a kernel already ran them)."""
+    __tracebackhide__ = True
+    for cell in pipeline.setup:
+        _exec_cell(cell, namespace, f"setup cell {cell.index}")
+
+
+def _setup_error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}\n" + user_traceback(exc, getattr(exc, "_cell", ""))
 
 
 def _exec_cell(cell: Cell, namespace: dict[str, Any], label: str) -> None:
@@ -198,7 +212,8 @@ def _exec_cell(cell: Cell, namespace: dict[str, Any], label: str) -> None:
         exec(compile(cell.code, filename, "exec"), namespace)
     except Exception as exc:
         exc._cell = filename  # type: ignore[attr-defined]
-        exc.add_note(f"(in the {label})")
+        if hasattr(exc, "add_note"):  # Python 3.11+
+            exc.add_note(f"(in the {label})")
         raise
 
 
@@ -208,12 +223,12 @@ def _run_reports(pipeline: Pipeline, base: dict[str, Any], run: Run) -> dict[int
     namespace = dict(base)
     namespace.update(run.values)
     for cell in pipeline.reports:
-        missing = [n for n in pipeline.report_dependencies(cell) if n not in run.values]
-        if missing:
-            errors[cell.index] = f"skipped: node(s) {', '.join(missing)} did not produce a value"
-            continue
         try:
+            missing = [n for n in pipeline.report_dependencies(cell) if n not in run.values]
+            if missing:
+                errors[cell.index] = f"skipped: node(s) {', '.join(missing)} did not produce a value"
+                continue
             _exec_cell(cell, namespace, f"report cell {cell.index}")
-        except Exception as exc:
+        except Exception as exc:  # a bad report cell is reported, never fails the run
             errors[cell.index] = user_traceback(exc, cell.filename).rstrip()
     return errors

@@ -16,16 +16,22 @@ from pipeline_lab.engine._run import run_pipeline
 from pipeline_lab.engine.result import NodeRun, RunResult
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph import Node, Pipeline, parse_header
+from pipeline_lab.graph._notebook import notebook_parameters
+
+
+def kernel_notebook() -> Path | None:
+    """The notebook this kernel runs, when jupyter_server says (``JPY_SESSION_NAME``)."""
+    session = os.environ.get("JPY_SESSION_NAME")
+    if not session:
+        return None
+    path = Path(session)
+    # The kernel runs in the notebook's folder; the session path may be relative to the server.
+    return path if path.is_absolute() else Path.cwd() / path.name
 
 
 def _default_name() -> str:
-    # jupyter_server tells the kernel which notebook it belongs to.
-    session = os.environ.get("JPY_SESSION_NAME")
-    if session:
-        stem = Path(session).stem
-        if stem.isidentifier() or stem.replace("-", "_").isidentifier():
-            return stem
-    return "notebook"
+    notebook = kernel_notebook()
+    return notebook.stem if notebook is not None else "notebook"
 
 
 @dataclass
@@ -52,6 +58,7 @@ class InteractiveSession:
         node = header.node
         candidate = self._with(node)
         self._declare_params(candidate, node)
+        self._sync_notebook_params(candidate)
         # A --no-run cell may name nodes defined further down; running it would need them.
         tolerated = {"missing-input"} if not header.run else set()
         errors = [i for i in candidate.validate(known=self.namespace.keys())
@@ -105,6 +112,19 @@ class InteractiveSession:
         for name in attributes:
             if name in self.namespace and name not in pipeline.params:
                 pipeline.params[name] = self.namespace[name]
+
+    def _sync_notebook_params(self, pipeline: Pipeline) -> None:
+        """Declare the saved notebook's ``parameters`` cell names, so bare names count as parameters."""
+        notebook = kernel_notebook()
+        if notebook is None or not notebook.is_file():
+            return
+        try:
+            params, code = notebook_parameters(notebook)
+        except PipelineDefinitionError:
+            return  # an unreadable notebook on disk must not break the live kernel
+        for name, default in params.items():
+            pipeline.params.setdefault(name, self.namespace.get(name, default))
+        pipeline.param_code = pipeline.param_code or code
 
     def _globals(self) -> dict[str, Any]:
         # Outputs of nodes are inputs, not globals: a node must read them through the graph.

@@ -106,3 +106,4 @@ def fail_by_gate(result: NodeRun, exc: BaseException) -> None:
     result.error = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
     result.exception = exc
     result.output = None
+    result.display = None

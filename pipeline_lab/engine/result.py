@@ -53,6 +53,7 @@ class NodeRun:
     timed_out: bool = False
     checks: list[Any] = field(default_factory=list)
     output: Any = field(default=None, repr=False, compare=False)
+    display: Any = field(default=None, repr=False, compare=False)
     exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,9 +23,19 @@ def _(value: pd.DataFrame) -> list[str]:
     return [str(c) for c in value.columns]
 
 
+@_columns.register
+def _(value: pd.Series) -> list[str]:
+    return [str(c) for c in value.to_frame().columns]
+
+
 @_to_pandas.register
 def _(value: pd.DataFrame) -> pd.DataFrame:
     return value
+
+
+@_to_pandas.register
+def _(value: pd.Series) -> pd.DataFrame:
+    return value.to_frame()
 
 
 @_to_polars.register

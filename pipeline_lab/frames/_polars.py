@@ -27,6 +27,11 @@ def _(value: pl.LazyFrame) -> list[str]:
     return value.collect_schema().names()
 
 
+@_columns.register
+def _(value: pl.Series) -> list[str]:
+    return [value.name]
+
+
 @_to_polars.register
 def _(value: pl.DataFrame) -> pl.DataFrame:
     return value
@@ -45,3 +50,13 @@ def _(value: pl.Series) -> pl.DataFrame:
 @_to_pandas.register
 def _(value: pl.DataFrame) -> object:
     return value.to_pandas()
+
+
+@_to_pandas.register
+def _(value: pl.LazyFrame) -> object:
+    return value.collect().to_pandas()
+
+
+@_to_pandas.register
+def _(value: pl.Series) -> object:
+    return value.to_frame().to_pandas()

@@ -65,6 +65,16 @@ def _has_python(source: str) -> bool:
     return any(line.strip() and not _MAGIC_LINE.match(line) for line in source.splitlines())
 
 
+def notebook_parameters(path: str | Path) -> tuple[dict[str, Any], str | None]:
+    """The names and literal defaults of a notebook's ``parameters`` cell, and its code."""
+    pipeline = Pipeline(Path(path).stem)
+    for index, cell in enumerate(_load_cells(Path(path))):
+        if cell.get("cell_type") == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
+            where = f"{Path(path).name}, cell {index}"
+            _read_parameters(pipeline, _strip_magics(_source(cell), where), where)
+    return pipeline.params, pipeline.param_code
+
+
 def _load_cells(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise PipelineDefinitionError(

@@ -232,7 +232,13 @@ class Pipeline:
         return names
 
     def has_star_import(self) -> bool:
-        return any(cell.analysis.star_import for cell in self.setup)
+        star = False
+        for cell in self.setup:
+            try:
+                star |= cell.analysis.star_import
+            except PipelineDefinitionError:
+                continue  # reported by validate() as a syntax issue
+        return star
 
     def report_dependencies(self, cell: Cell) -> tuple[str, ...]:
         return tuple(n for n in self.nodes if n in cell.analysis.reads)

@@ -11,7 +11,7 @@ from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph._analysis import BUILTIN_NAMES, PARAMS_NAME
 
 if TYPE_CHECKING:
-    from pipeline_lab.graph._pipeline import Pipeline
+    from pipeline_lab.graph._pipeline import Cell, Pipeline
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,20 @@ def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Iss
     check_free_names = known is not None or not pipeline.has_star_import()
     for node in pipeline.nodes.values():
         issues.extend(_node_issues(pipeline, node.name, defined, outside, check_free_names))
+    # A bad setup cell stops every headless run; a bad report cell is only reported by the run.
+    issues.extend(_cell_issues(pipeline.setup, "error"))
+    issues.extend(_cell_issues(pipeline.reports, "warning"))
     issues.extend(_cycle_issues(pipeline))
+    return issues
+
+
+def _cell_issues(cells: Iterable[Cell], severity: Literal["error", "warning"]) -> list[Issue]:
+    issues = []
+    for cell in cells:
+        try:
+            cell.analysis  # noqa: B018
+        except PipelineDefinitionError as exc:
+            issues.append(Issue("syntax", exc.message, None, exc.hint, severity))
     return issues
 
 

@@ -13,7 +13,8 @@ from IPython.display import display
 from pipeline_lab.engine import InteractiveSession, NodeStatus, RunResult, user_frames
 from pipeline_lab.errors import NodeExecutionError, PipelineLabError
 from pipeline_lab.graph._header import USAGE as CELL_USAGE
-from pipeline_lab.magics._display import NodeTable, node_summary, run_summary
+from pipeline_lab.engine import node_summary, run_summary
+from pipeline_lab.magics._display import NodeTable
 
 HELP = f"""Pipeline Lab magics
 
@@ -97,7 +98,7 @@ class PipelineMagics(Magics):
         node_run = result.node_runs[name]
         print(node_summary(node_run))
         if node_run.status is NodeStatus.SUCCEEDED:
-            return node_run.output
+            return node_run.display
         exc = node_run.exception
         if exc is None:
             raise PipelineLabError(node_run.error or f"node '{name}' did not run")

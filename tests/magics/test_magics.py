@@ -31,12 +31,12 @@ def test_edges_come_from_the_names_a_cell_reads(shell):
     assert shell.user_ns["big"]["amount"].to_list() == [20, 30]
 
 
-def test_output_is_the_assigned_name_not_the_last_expression(shell):
+def test_output_is_the_assigned_name_and_the_cell_shows_its_last_expression(shell):
     shell.run_cell("import pandas as pd")
     result = shell.run_cell("%%pipeline report\nreport = pd.DataFrame({'x': range(10)})\nreport.head(2)")
     assert result.success
     assert len(shell.user_ns["report"]) == 10
-    assert isinstance(result.result, pd.DataFrame) and len(result.result) == 10
+    assert isinstance(result.result, pd.DataFrame) and len(result.result) == 2  # shows the head
 
 
 def test_rerunning_a_cell_replaces_the_node(shell):
@@ -193,3 +193,21 @@ def test_remove_new_and_help(shell, capsys):
 def test_unknown_verb_is_a_usage_error(shell, capsys):
     result = shell.run_cell("%pipeline frobnicate")
     assert not result.success
+
+
+def test_kernel_reads_bare_parameters_from_the_saved_notebook(shell, monkeypatch, tmp_path):
+    import json
+
+    nb = tmp_path / "flow.ipynb"
+    nb.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [],
+                   "execution_count": None, "source": "limit = 3"}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }))
+    monkeypatch.setenv("JPY_SESSION_NAME", str(nb))
+    shell.run_cell("limit = 5")  # the kernel's current value wins over the cell's default
+    shell.run_cell("%%pipeline capped\nlist(range(limit))")
+    session = session_of(shell)
+    assert session.pipeline.parameters_of("capped") == ("limit",)
+    assert session.pipeline.params["limit"] == 5
+    assert shell.user_ns["capped"] == [0, 1, 2, 3, 4]

@@ -1,0 +1,58 @@
+"""Short human summaries of node runs and runs, shared by the notebook and the CLI."""
+
+from __future__ import annotations
+
+from pipeline_lab.engine.result import NodeRun, NodeStatus, RunResult
+
+MARK = {
+    NodeStatus.SUCCEEDED: "✓", NodeStatus.CACHED: "✓", NodeStatus.FAILED: "✗",
+    NodeStatus.SKIPPED: "–", NodeStatus.PENDING: "·", NodeStatus.RUNNING: "…",
+    NodeStatus.RETRYING: "↻",
+}
+COLOR = {NodeStatus.SUCCEEDED: "#1a7f37", NodeStatus.FAILED: "#cf222e", NodeStatus.SKIPPED: "#6e7781"}
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.2f} s" if seconds < 60 else f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+
+
+def format_shape(run: NodeRun) -> str:
+    if run.rows is None:
+        return ""
+    return f"{run.rows:,} rows × {run.columns} columns"
+
+
+def node_summary(run: NodeRun) -> str:
+    """One line per node: ``✓ orders: 2,000 rows × 5 columns in 31 ms · 1 check passed``."""
+    parts = [f"{MARK[run.status]} {run.name}: {run.status.value}"]
+    if run.status.ok:
+        parts = [f"{MARK[run.status]} {run.name}:"]
+        parts.append(format_shape(run) or type(run.output).__name__)
+        parts.append(f"in {format_duration(run.duration_s)}")
+        if run.checks:
+            parts.append(f"· {len(run.checks)} check{'s' if len(run.checks) > 1 else ''} passed")
+    elif run.status is NodeStatus.FAILED and run.duration_s is not None:
+        parts.append(f"after {format_duration(run.duration_s)}")
+    if run.attempts > 1:
+        parts.append(f"({run.attempts} attempts)")
+    if run.status is NodeStatus.SKIPPED and run.error:
+        parts.append(f"({run.error.removeprefix('skipped: ')})")
+    return " ".join(parts)
+
+
+def run_summary(result: RunResult) -> str:
+    lines = [str(result)]
+    if result.setup_error:
+        lines.append(f"setup failed: {result.setup_error.splitlines()[0]}")
+    for name in result.failed:
+        error = result.node_runs[name].error or ""
+        lines.append(f"  {name}: {error.splitlines()[0] if error else 'failed'}")
+    for index, error in result.report_errors.items():
+        lines.append(f"  report cell {index}: {error.splitlines()[-1] if error else 'failed'}")
+    for error in result.hook_errors:
+        lines.append(f"  hook: {error}")
+    return "\n".join(lines)

@@ -1,0 +1,172 @@
+"""``RunRepository``: the runs a store holds, newest first, and one run in detail."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from pipeline_lab.errors import StoreError
+from pipeline_lab.store._engine import Store, open_store
+from pipeline_lab.store._models import NodeRunRecord, RunRecord
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class _JsonRecord:
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 strings, nested records as dicts)."""
+        data: dict[str, Any] = _jsonable(asdict(cast(Any, self)))
+        return data
+
+
+@dataclass(frozen=True)
+class NodeRunSummary(_JsonRecord):
+    """One node's outcome in a stored run."""
+
+    node: str
+    status: str
+    attempts: int
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+    cpu_s: float | None
+    rows: int | None
+    columns: int | None
+    error: str | None
+    traceback: str | None
+    timed_out: bool
+
+    @classmethod
+    def from_record(cls, record: NodeRunRecord) -> NodeRunSummary:
+        return cls(**{f.name: getattr(record, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class RunSummary(_JsonRecord):
+    """A stored run, as ``list_runs`` shows it."""
+
+    run_id: str
+    pipeline: str
+    pipeline_version: int | None
+    status: str
+    source: str
+    executor: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+
+    @classmethod
+    def from_record(cls, record: RunRecord) -> RunSummary:
+        return cls(**{f.name: getattr(record, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class RunDetail(RunSummary):
+    """A stored run with its parameters, errors and node runs (in run order)."""
+
+    params: Mapping[str, Any]
+    setup_error: str | None
+    report_errors: Mapping[str, str]
+    hook_errors: tuple[str, ...]
+    node_runs: tuple[NodeRunSummary, ...]
+
+    @classmethod
+    def from_record(cls, record: RunRecord) -> RunDetail:
+        summary = RunSummary.from_record(record)
+        return cls(
+            **{f.name: getattr(summary, f.name) for f in fields(RunSummary)},
+            params=dict(record.params or {}),
+            setup_error=record.setup_error,
+            report_errors=dict(record.report_errors or {}),
+            hook_errors=tuple(record.hook_errors or ()),
+            node_runs=tuple(NodeRunSummary.from_record(n) for n in record.node_runs),
+        )
+
+    def node(self, name: str) -> NodeRunSummary:
+        """The node run of node ``name``."""
+        for node_run in self.node_runs:
+            if node_run.node == name:
+                return node_run
+        raise KeyError(name)
+
+
+class RunRepository:
+    """Read the runs a store holds.
+
+    Parameters
+    ----------
+    store
+        The store to read; ``None`` means the configured one.
+
+    Examples
+    --------
+    >>> runs = RunRepository()
+    >>> latest = runs.list_runs(limit=1)[0]
+    >>> runs.get_run(latest.run_id[:6]).node_runs
+    """
+
+    def __init__(self, store: Store | None = None) -> None:
+        self._store = store
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store()
+        return self._store
+
+    def list_runs(self, pipeline: str | None = None, limit: int = 20) -> list[RunSummary]:
+        """The ``limit`` most recent runs, newest first, of ``pipeline`` or of every pipeline."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        query = select(RunRecord).order_by(RunRecord.started_at.desc(), RunRecord.run_id.desc())
+        if pipeline is not None:
+            query = query.where(RunRecord.pipeline == pipeline)
+        with self.store.session(write=False) as session:
+            return [RunSummary.from_record(r) for r in session.scalars(query.limit(limit))]
+
+    def get_run(self, run_id: str) -> RunDetail:
+        """The run whose id is ``run_id`` or starts with it (like a git commit hash)."""
+        prefix = run_id.strip().lower()
+        if not _HEX.fullmatch(prefix):
+            raise StoreError(
+                f"'{run_id}' is not a run id (run ids are 32 hexadecimal characters)",
+                hint="list runs with RunRepository().list_runs() or `pipeline-lab runs`",
+            )
+        query = (
+            select(RunRecord)
+            .options(selectinload(RunRecord.node_runs))
+            .where(RunRecord.run_id.startswith(prefix, autoescape=True))
+            .order_by(RunRecord.started_at.desc())
+            .limit(6)
+        )
+        with self.store.session(write=False) as session:
+            found = list(session.scalars(query))
+            if len(found) == 1:
+                return RunDetail.from_record(found[0])
+        if not found:
+            raise StoreError(
+                f"no run '{run_id}' in the store {self.store.url}",
+                hint="list runs with RunRepository().list_runs() or `pipeline-lab runs`",
+            )
+        shown = ", ".join(r.run_id[: max(len(prefix) + 4, 8)] for r in found[:5])
+        more = " and more" if len(found) > 5 else ""
+        raise StoreError(
+            f"run id prefix '{run_id}' is ambiguous: it matches {shown}{more}",
+            hint="give more characters of the run id",
+        )

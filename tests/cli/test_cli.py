@@ -1,0 +1,184 @@
+"""``pipeline-lab`` as a user types it: exit codes, tables, JSON, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline_lab.cli import main
+
+BIN = Path(sys.executable).parent / "pipeline-lab"
+
+
+@pytest.fixture
+def good(write_notebook):
+    return write_notebook(
+        ("parameters", "n = 3\nlabel = 'x'"),
+        "%load_ext pipeline_lab",
+        "import json",
+        "%%pipeline numbers\nlist(range(n))",
+        "%%pipeline total --retries 1 --retry-delay 0.01\nsum(numbers)",
+        "%%pipeline tagged\nf'{label}:{total}'",
+        "print('report', total)",
+        "%pipeline show",
+    )
+
+
+@pytest.fixture
+def failing(write_notebook):
+    return write_notebook(
+        "%%pipeline a\n1",
+        "%%pipeline boom\ndef f(v):\n    return v / 0\nf(a)",
+        "%%pipeline after\nboom + 1",
+        "%%pipeline other\na + 1",
+    )
+
+
+def run_json(*args: str) -> tuple[int, dict]:
+    done = subprocess.run([str(BIN), *args, "--json"], capture_output=True, text=True, timeout=60)
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_run_json_shape_and_exit_code(good):
+    code, data = run_json("run", str(good), "-p", "n=5", "-p", "label=total")
+    assert code == 0
+    assert set(data) >= {"run_id", "pipeline", "status", "nodes"}
+    assert data["pipeline"] == "flow" and data["status"] == "succeeded"
+    assert list(data["nodes"]) == ["numbers", "total", "tagged"]
+    for node in data["nodes"].values():
+        assert set(node) == {"status", "rows", "duration_s", "attempts", "error"}
+        assert node["status"] == "succeeded" and node["attempts"] == 1 and node["error"] is None
+
+
+def test_run_failure_exit_code_and_skips(failing):
+    code, data = run_json("run", str(failing))
+    assert code == 1
+    nodes = data["nodes"]
+    assert nodes["boom"]["status"] == "failed" and "ZeroDivisionError" in nodes["boom"]["error"]
+    assert nodes["after"]["status"] == "skipped"
+    assert nodes["other"]["status"] == "succeeded"
+
+
+def test_run_table_shows_summary_and_users_traceback(failing, capsys):
+    assert main(["run", str(failing)]) == 1
+    out = capsys.readouterr().out
+    for text in ("boom", "failed", "skipped", "<pipeline node boom>", "return v / 0", "ZeroDivisionError"):
+        assert text in out
+    assert "_node_runner.py" not in out
+
+
+def test_params_are_json_or_strings_never_code(write_notebook, capsys):
+    nb = write_notebook(("parameters", "x = 1"), "%%pipeline out\nrepr(x)")
+    assert main(["run", str(nb), "-p", "x=__import__('os').getcwd()", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "succeeded"
+    assert main(["run", str(nb), "-p", "x=[1, 2]", "--json"]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        pytest.param("__import__('os')=1", "NAME a Python identifier", id="name-is-code"),
+        pytest.param("novalue", "expected NAME=VALUE", id="no-equals"),
+        pytest.param("y=1", "unknown parameter(s) 'y'", id="unknown-name"),
+    ],
+)
+def test_bad_params_are_refused(write_notebook, capsys, param, message):
+    nb = write_notebook(("parameters", "x = 1"), "%%pipeline out\nx")
+    assert main(["run", str(nb), "-p", param]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_parameter_value_reaches_nodes(write_notebook, tmp_path, capsys):
+    out = tmp_path / "value.txt"
+    nb = write_notebook(("parameters", f"x = 1\nout = {str(out)!r}"),
+                        "%%pipeline written\nopen(out, 'w').write(repr(params.x))")
+    assert main(["run", str(nb), "-p", "x=__import__('os')", "--json"]) == 0
+    assert out.read_text() == repr("__import__('os')")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(None, "does not exist", id="missing"),
+        pytest.param("just text", "is not a Jupyter notebook", id="not-json"),
+        pytest.param('{"hello": 1}', "is not a Jupyter notebook", id="not-a-notebook"),
+    ],
+)
+def test_bad_notebook_paths(tmp_path, capsys, content, message):
+    path = tmp_path / "x.ipynb"
+    if content is not None:
+        path.write_text(content)
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and "Traceback" not in err
+
+
+def test_definition_errors_are_listed_before_anything_runs(write_notebook, capsys, tmp_path):
+    marker = tmp_path / "ran"
+    nb = write_notebook(
+        f"%%pipeline a\nopen({str(marker)!r}, 'w')\nb + 1",
+        "%%pipeline b\na + 1",
+        "%%pipeline c\nx = (1 +",
+    )
+    assert main(["run", str(nb)]) == 2
+    err = capsys.readouterr().err
+    assert "cycle" in err and "syntax error" in err
+    assert not marker.exists()
+
+
+def test_only_and_from(good):
+    code, data = run_json("run", str(good), "--only", "total")
+    assert code == 0 and list(data["nodes"]) == ["numbers", "total"]
+    code, data = run_json("run", str(good), "--from", "total", "--executor", "sequential")
+    assert code == 0 and list(data["nodes"]) == ["numbers", "total", "tagged"]
+
+
+def test_unknown_node_in_only(good, capsys):
+    assert main(["run", str(good), "--only", "totl"]) == 2
+    assert "did you mean 'total'" in capsys.readouterr().err
+
+
+def test_validate(good, write_notebook, capsys):
+    assert main(["validate", str(good)]) == 0
+    assert "numbers -> total -> tagged" in capsys.readouterr().out
+    bad = write_notebook("%%pipeline a\nsum(nmbers)", "%%pipeline numbers\n[1]", name="bad.ipynb")
+    assert main(["validate", str(bad)]) == 1
+    assert "did you mean 'numbers'" in capsys.readouterr().out
+
+
+def test_unreachable_store_is_a_clear_error(good, monkeypatch, capsys):
+    monkeypatch.setenv("PIPELINE_LAB_DB_URL", "postgresql+psycopg://me:s3cret@127.0.0.1:1/nowhere")
+    assert main(["run", str(good)]) == 2
+    err = capsys.readouterr().err
+    assert "127.0.0.1" in err and "s3cret" not in err and "Traceback" not in err
+
+
+def test_runs_list_and_show(good, failing, capsys):
+    assert main(["run", str(good), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["run", str(failing), "--json"]) == 1
+    second = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["run_id"] for r in runs[:2]] == [second, first]
+    assert main(["runs", "--pipeline", "flow", "--limit", "5", "--json"]) == 0
+    assert {r["pipeline"] for r in json.loads(capsys.readouterr().out)} == {"flow"}
+    assert main(["runs", "show", second[:8]]) == 1  # a failed run: non-zero, like `run`
+    out = capsys.readouterr().out
+    assert second in out and "boom" in out and "ZeroDivisionError" in out
+    assert main(["runs"]) == 0
+    assert first[:8] in capsys.readouterr().out
+    assert main(["runs", "show", "ffffffffff"]) == 2
+    assert "ffffffffff" in capsys.readouterr().err
+
+
+def test_skipped_magic_lines_are_noted(write_notebook, capsys):
+    nb = write_notebook("%timeit 1 + 1", "%%pipeline a\n1")
+    assert main(["run", str(nb)]) == 0
+    assert "%timeit" in capsys.readouterr().out

@@ -140,7 +140,8 @@ class NodeRunner:
         cpu = time.thread_time()
         if node.func is not None:
             if node.inputs is not None:
-                value = node.func(*(inputs[d] for d in node.inputs))
+                args = (inputs[d] if d in inputs else self.base[d] for d in node.inputs)
+                value = node.func(*args)
             else:
                 params = {p: self.base[p] for p in self.pipeline.parameters_of(node.name)}
                 value = node.func(**params, **inputs)

@@ -226,7 +226,8 @@ def _run_reports(pipeline: Pipeline, base: dict[str, Any], run: Run) -> dict[int
         try:
             missing = [n for n in pipeline.report_dependencies(cell) if n not in run.values]
             if missing:
-                errors[cell.index] = f"skipped: node(s) {', '.join(missing)} did not produce a value"
+                names = ", ".join(missing)
+                errors[cell.index] = f"skipped: node(s) {names} did not produce a value"
                 continue
             _exec_cell(cell, namespace, f"report cell {cell.index}")
         except Exception as exc:  # a bad report cell is reported, never fails the run

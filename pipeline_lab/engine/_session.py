@@ -7,6 +7,7 @@ is testable and the same for any front end that owns a namespace.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,8 @@ from typing import Any
 
 from pipeline_lab.engine._run import run_pipeline
 from pipeline_lab.engine.result import NodeRun, RunResult
-from pipeline_lab.errors import PipelineDefinitionError
-from pipeline_lab.graph import Node, Pipeline, parse_header
+from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
+from pipeline_lab.graph import Cell, Node, Pipeline, parse_header
 from pipeline_lab.graph._notebook import notebook_parameters
 
 
@@ -91,6 +92,35 @@ class InteractiveSession:
             self.namespace[name] = value
         self.last_runs.update(result.node_runs)
         return result
+
+    def snapshot(self, history: Iterable[str] = ()) -> Pipeline:
+        """The whole pipeline to save: kernel nodes plus parameters, setup and report cells.
+
+        Cells come from the saved notebook when the kernel knows it, else from the kernel's
+        ``history`` of executed cells (ordinary cells only; magics are left out).
+        """
+        notebook = kernel_notebook()
+        if notebook is not None and notebook.is_file():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PipelineLabWarning)
+                pipeline = Pipeline.from_notebook(notebook)
+            pipeline.name = self.pipeline.name
+        else:
+            pipeline = Pipeline(self.pipeline.name, self.pipeline.params, param_code=self.pipeline.param_code)
+            for index, source in enumerate(history):
+                if not source.strip() or source.lstrip().startswith(("%", "!", "get_ipython(")):
+                    continue
+                cell = Cell(source, index=index)
+                try:
+                    reads_nodes = bool(cell.analysis.reads & set(self.pipeline.nodes))
+                except PipelineDefinitionError:
+                    continue
+                (pipeline.reports if reads_nodes else pipeline.setup).append(cell)
+        for node in self.pipeline.nodes.values():
+            pipeline.add(node)
+        for name, value in self.pipeline.params.items():
+            pipeline.params.setdefault(name, value)
+        return pipeline
 
     def remove(self, name: str) -> Node:
         node = self.pipeline.remove(name)

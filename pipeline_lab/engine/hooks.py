@@ -103,7 +103,10 @@ def fail_by_gate(result: NodeRun, exc: BaseException) -> None:
     from pipeline_lab.engine.result import NodeStatus
 
     result.status = NodeStatus.FAILED
-    result.error = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
+    hint = getattr(exc, "hint", None)  # "did you mean 'amount'?" must reach the user too
+    result.error = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}" + (
+        f" (hint: {hint})" if hint else ""
+    )
     result.exception = exc
     result.output = None
     result.display = None

@@ -49,14 +49,14 @@ def read_notebook(path: str | Path) -> Pipeline:
                 ordinary.append(Cell(code=code, index=index))
     # A cell that reads what a report cell made (``fig`` of ``fig = plot(orders)``) is a report too.
     report_names = set(pipeline.nodes)
-    for cell in ordinary:
+    for plain in ordinary:
         try:
-            is_report = bool(cell.analysis.reads & report_names)
+            is_report = bool(plain.analysis.reads & report_names)
         except PipelineDefinitionError as exc:
             raise PipelineDefinitionError(f"{path.name}: {exc.message}", hint=exc.hint) from None
         if is_report:
-            report_names |= cell.analysis.assigns
-        (pipeline.reports if is_report else pipeline.setup).append(cell)
+            report_names |= plain.analysis.assigns
+        (pipeline.reports if is_report else pipeline.setup).append(plain)
     return pipeline
 
 
@@ -114,6 +114,12 @@ def _notice(pipeline: Pipeline, message: str) -> None:
 def _strip_magics(source: str, where: str, pipeline: Pipeline | None = None) -> str:
     """Replace IPython line magics and shell escapes by ``pass`` (line numbers stay right)."""
     lines = source.splitlines()
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        pass
+    else:  # plain Python: a line starting with "%" or "!" is inside a string or an expression
+        return "\n".join(lines)
     for i, line in enumerate(lines):
         match = _MAGIC_LINE.match(line)
         if not match:

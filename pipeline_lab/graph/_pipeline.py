@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +32,46 @@ class Cell:
     @cached_property
     def analysis(self) -> CellAnalysis:
         return analyze_cell(self.code, where=f"cell {self.index}")
+
+
+class _Nodes(dict[str, Node]):
+    """The pipeline's nodes: changing them directly (``nodes[name] = node``) drops cached edges."""
+
+    def __init__(self, nodes: Mapping[str, Node], changed: Callable[[], None]) -> None:
+        super().__init__(nodes)
+        self._changed = changed
+
+    def __setitem__(self, name: str, node: Node) -> None:
+        self._changed()
+        super().__setitem__(name, node)
+
+    def __delitem__(self, name: str) -> None:
+        self._changed()
+        super().__delitem__(name)
+
+    def __ior__(self, other: Any) -> _Nodes:  # type: ignore[override,misc]
+        self._changed()
+        return super().__ior__(other)
+
+    def pop(self, *args: Any) -> Any:
+        self._changed()
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, Node]:
+        self._changed()
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._changed()
+        super().update(*args, **kwargs)
+
+    def setdefault(self, name: str, node: Node) -> Node:
+        self._changed()
+        return super().setdefault(name, node)
 
 
 class Pipeline:
@@ -71,7 +111,10 @@ class Pipeline:
 
     @nodes.setter
     def nodes(self, nodes: dict[str, Node]) -> None:
-        self._nodes = nodes
+        self._nodes = _Nodes(nodes, self._forget_edges)
+        self._deps = None
+
+    def _forget_edges(self) -> None:
         self._deps = None
 
     def __repr__(self) -> str:

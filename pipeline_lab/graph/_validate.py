@@ -73,6 +73,9 @@ def _node_issues(
     if not node.is_valid_name:
         issues.append(Issue("bad-name", f"'{name}' is not a valid Python identifier", name,
                             "use letters, digits and underscores, not starting with a digit"))
+    elif name == PARAMS_NAME:  # its output would hide the parameters from every other node
+        issues.append(Issue("bad-name", f"'{name}' is reserved for the pipeline parameters", name,
+                            "give the node another name"))
     if node.component is not None:
         issues.extend(pipeline.component_issues(node))
     if node.checks:

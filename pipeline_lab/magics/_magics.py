@@ -127,5 +127,7 @@ class PipelineMagics(Magics):
         elif args.verb == "save":
             from pipeline_lab.store import PipelineBuilder
 
-            version = PipelineBuilder().save(session.pipeline)
-            print(f"saved pipeline '{session.pipeline.name}' as version {version}")
+            history = self.shell.user_ns.get("In", [])[1:-1]  # without this %pipeline save cell
+            pipeline = session.snapshot(history)
+            version = PipelineBuilder().save(pipeline)
+            print(f"saved pipeline '{pipeline.name}' ({len(pipeline.nodes)} nodes) as version {version}")

@@ -6,12 +6,23 @@ through ``PIPELINE_LAB_DB_URL``. The schema is migrated with Alembic when a stor
 
 from __future__ import annotations
 
+from pipeline_lab.store._builder import PipelineBuilder, PipelineSummary, VersionSummary
 from pipeline_lab.store._engine import Store, close_stores, open_store
+from pipeline_lab.store._hook import StoreHook
+from pipeline_lab.store._runs import NodeRunSummary, RunDetail, RunRepository, RunSummary
 from pipeline_lab.store._schema import HEAD_REVISION
 
 __all__ = [
     "HEAD_REVISION",
+    "NodeRunSummary",
+    "PipelineBuilder",
+    "PipelineSummary",
+    "RunDetail",
+    "RunRepository",
+    "RunSummary",
     "Store",
+    "StoreHook",
+    "VersionSummary",
     "close_stores",
     "open_store",
 ]

@@ -33,6 +33,12 @@ _HINT = (
     f"check {DB_URL_ENV} (any SQLAlchemy URL, e.g. postgresql+psycopg://user@host:5432/db), "
     "or unset it to use the SQLite store under PIPELINE_LAB_HOME"
 )
+# Import names whose distribution is called something else.
+_INSTALL = {
+    "psycopg": "pip install 'pipeline-lab[postgres]'",
+    "psycopg2": "pip install psycopg2-binary (or use postgresql+psycopg://, psycopg 3)",
+    "MySQLdb": "pip install mysqlclient",
+}
 _DRIVER_ALIASES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
 
@@ -119,6 +125,8 @@ class Store:
 
     def _after_fork(self) -> None:
         # A child process must not share the parent's sockets, nor wait on its threads.
+        if self._writer is not None:
+            self._writer.abandon()
         self._writer = None
         self._lock = threading.Lock()
         self.engine.dispose(close=False)
@@ -148,6 +156,8 @@ def close_stores() -> None:
 
 
 def _after_fork_in_child() -> None:
+    global _CACHE_LOCK
+    _CACHE_LOCK = threading.Lock()  # another thread may have held it at the fork
     for store in list(_CACHE.values()):
         store._after_fork()
 
@@ -172,7 +182,17 @@ def _parse(raw: str) -> URL:
             hint=_HINT,
         ) from None
     driver = _DRIVER_ALIASES.get(url.drivername)
-    return url.set(drivername=driver) if driver else url
+    if driver:
+        url = url.set(drivername=driver)
+    if _is_sqlite_file(url) and not url.query.get("uri"):
+        # Absolute, so connections opened after a chdir (the CLI runs in the notebook's
+        # folder) reach the same file.
+        url = url.set(database=str(Path(url.database or "").expanduser().absolute()))
+    return url
+
+
+def _is_sqlite_file(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
 
 
 def _mask(raw: str) -> str:
@@ -186,7 +206,7 @@ def create_store_engine(url: URL) -> Engine:
     connect_args: dict[str, Any] = {}
     backend = url.get_backend_name()
     if backend == "sqlite":
-        if url.database in (None, "", ":memory:"):
+        if not _is_sqlite_file(url):
             # One shared connection, or every thread would see its own empty database.
             options["poolclass"] = StaticPool
         connect_args["check_same_thread"] = False
@@ -224,8 +244,8 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def _open_engine(url: URL, shown: str) -> Engine:
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        folder = Path(url.database or "").expanduser().parent
+    if _is_sqlite_file(url) and not url.query.get("uri"):
+        folder = Path(url.database or "").parent
         if not folder.is_dir():
             raise StoreError(
                 f"cannot open the Pipeline Lab store {shown}: the folder {folder} does not exist",
@@ -241,9 +261,7 @@ def _open_engine(url: URL, shown: str) -> Engine:
         ) from None
     except ImportError as exc:
         package = (exc.name or "").split(".")[0]
-        line = "pip install 'pipeline-lab[postgres]'" if package == "psycopg" else (
-            f"pip install {package}"
-        )
+        line = _INSTALL.get(package, f"pip install {package}")
         raise StoreError(
             f"cannot open the Pipeline Lab store {shown}: its driver '{package}' is not installed",
             hint=f"run: {line}",
@@ -265,8 +283,9 @@ def store_error(url: URL, exc: BaseException, action: str) -> StoreError:
     """A one-paragraph ``StoreError`` for ``exc``: the URL (no password), the cause, a hint."""
     shown = url.render_as_string(hide_password=True)
     where = f" on {url.host}:{url.port or _default_port(url)}" if url.host else ""
-    return StoreError(f"cannot {action} the Pipeline Lab store {shown}{where}: {reason(exc, url)}",
-                      hint=_HINT)
+    return StoreError(
+        f"cannot {action} the Pipeline Lab store {shown}{where}: {reason(exc, url)}", hint=_HINT
+    )
 
 
 def reason(exc: BaseException, url: URL) -> str:

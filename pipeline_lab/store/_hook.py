@@ -91,8 +91,9 @@ class StoreHook:
         for name, node_run in result.node_runs.items():
             # Nodes skipped because the setup cells failed never reach on_node_end.
             if name not in state.written:
-                state.writer.submit(Record("node", run.run_id, _node_row(run.run_id, state, node_run)))
-        row = {
+                row = _node_row(run.run_id, state, node_run)
+                state.writer.submit(Record("node", run.run_id, row))
+        final = {
             "status": result.status,
             "ended_at": result.ended_at,
             "duration_s": result.duration_s,
@@ -100,7 +101,7 @@ class StoreHook:
             "report_errors": {str(k): _cap(v) for k, v in result.report_errors.items()},
             "hook_errors": [_cap(e) for e in result.hook_errors],
         }
-        end = Record("end", run.run_id, row, done=threading.Event())
+        end = Record("end", run.run_id, final, done=threading.Event())
         state.writer.submit(end)
         errors = state.writer.wait(end, self.flush_timeout)
         if errors:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from pipeline_lab.errors import StoreError
@@ -39,7 +39,7 @@ class _JsonRecord:
 class NodeRunSummary(_JsonRecord):
     """One node's outcome in a stored run."""
 
-    node: str
+    name: str
     status: str
     attempts: int
     started_at: datetime | None
@@ -54,13 +54,12 @@ class NodeRunSummary(_JsonRecord):
 
     @classmethod
     def from_record(cls, record: NodeRunRecord) -> NodeRunSummary:
-        return cls(**{f.name: getattr(record, f.name) for f in fields(cls)})
+        values = {f.name: getattr(record, f.name) for f in fields(cls) if f.name != "name"}
+        return cls(name=record.node, **values)
 
 
 @dataclass(frozen=True)
-class RunSummary(_JsonRecord):
-    """A stored run, as ``list_runs`` shows it."""
-
+class _RunFields(_JsonRecord):
     run_id: str
     pipeline: str
     pipeline_version: int | None
@@ -71,37 +70,42 @@ class RunSummary(_JsonRecord):
     ended_at: datetime | None
     duration_s: float | None
 
-    @classmethod
-    def from_record(cls, record: RunRecord) -> RunSummary:
-        return cls(**{f.name: getattr(record, f.name) for f in fields(cls)})
+
+_RUN_FIELDS = tuple(f.name for f in fields(_RunFields))
 
 
 @dataclass(frozen=True)
-class RunDetail(RunSummary):
+class RunSummary(_RunFields):
+    """A stored run as ``list_runs`` shows it; ``nodes`` is how many node runs it has."""
+
+    nodes: int
+
+
+@dataclass(frozen=True)
+class RunDetail(_RunFields):
     """A stored run with its parameters, errors and node runs (in run order)."""
 
     params: Mapping[str, Any]
     setup_error: str | None
     report_errors: Mapping[str, str]
     hook_errors: tuple[str, ...]
-    node_runs: tuple[NodeRunSummary, ...]
+    nodes: tuple[NodeRunSummary, ...]
 
     @classmethod
     def from_record(cls, record: RunRecord) -> RunDetail:
-        summary = RunSummary.from_record(record)
         return cls(
-            **{f.name: getattr(summary, f.name) for f in fields(RunSummary)},
+            **{name: getattr(record, name) for name in _RUN_FIELDS},
             params=dict(record.params or {}),
             setup_error=record.setup_error,
             report_errors=dict(record.report_errors or {}),
             hook_errors=tuple(record.hook_errors or ()),
-            node_runs=tuple(NodeRunSummary.from_record(n) for n in record.node_runs),
+            nodes=tuple(NodeRunSummary.from_record(n) for n in record.node_runs),
         )
 
     def node(self, name: str) -> NodeRunSummary:
-        """The node run of node ``name``."""
-        for node_run in self.node_runs:
-            if node_run.node == name:
+        """The run of node ``name``."""
+        for node_run in self.nodes:
+            if node_run.name == name:
                 return node_run
         raise KeyError(name)
 
@@ -126,6 +130,7 @@ class RunRepository:
 
     @property
     def store(self) -> Store:
+        """The store in use (the configured one is opened on first use)."""
         if self._store is None:
             self._store = open_store()
         return self._store
@@ -134,11 +139,22 @@ class RunRepository:
         """The ``limit`` most recent runs, newest first, of ``pipeline`` or of every pipeline."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        query = select(RunRecord).order_by(RunRecord.started_at.desc(), RunRecord.run_id.desc())
+        nodes = (
+            select(func.count())
+            .select_from(NodeRunRecord)
+            .where(NodeRunRecord.run_id == RunRecord.run_id)
+            .scalar_subquery()
+        )
+        query = select(RunRecord, nodes).order_by(
+            RunRecord.started_at.desc(), RunRecord.run_id.desc()
+        )
         if pipeline is not None:
             query = query.where(RunRecord.pipeline == pipeline)
         with self.store.session(write=False) as session:
-            return [RunSummary.from_record(r) for r in session.scalars(query.limit(limit))]
+            return [
+                RunSummary(**{name: getattr(run, name) for name in _RUN_FIELDS}, nodes=count)
+                for run, count in session.execute(query.limit(limit))
+            ]
 
     def get_run(self, run_id: str) -> RunDetail:
         """The run whose id is ``run_id`` or starts with it (like a git commit hash)."""

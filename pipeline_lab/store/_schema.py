@@ -6,6 +6,7 @@ so an up-to-date store is recognised with one plain query of ``alembic_version``
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,8 @@ def alembic_config() -> Config:
     """An Alembic configuration pointing at the migrations shipped in this package."""
     from alembic.config import Config
 
-    config = Config()
+    # Alembic's default is the sys.stdout of its import time, which may be closed since.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
@@ -63,7 +65,8 @@ def upgrade(engine: Engine, shown_url: str) -> None:
     with engine.begin() as connection:
         # SQLite: this transaction began with BEGIN IMMEDIATE, which already serialises writers.
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            lock = text("SELECT pg_advisory_xact_lock(:key)")
+            connection.execute(lock, {"key": _PG_MIGRATION_LOCK})
         revision = current_revision(connection)
         if revision is not None and not _known(ScriptDirectory.from_config(config), revision):
             raise StoreError(

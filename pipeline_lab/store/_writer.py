@@ -16,11 +16,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pipeline_lab.errors import StoreError
 from pipeline_lab.store._engine import reason
-from pipeline_lab.store._models import NodeRunRecord, PipelineRecord, PipelineVersionRecord, RunRecord
+from pipeline_lab.store._models import (
+    NodeRunRecord,
+    PipelineRecord,
+    PipelineVersionRecord,
+    RunRecord,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -99,6 +104,12 @@ class BatchWriter:
         if thread is not None:
             thread.join(timeout)
 
+    def abandon(self) -> None:
+        """Forget the thread and the queue (in a forked child, where they do not exist)."""
+        self._lock = threading.Lock()
+        self._thread = None
+        self._closed = True
+
     # -- the writer thread ---------------------------------------------------------------
     def _loop(self) -> None:
         while True:
@@ -125,22 +136,20 @@ class BatchWriter:
 
     def _write(self, records: Sequence[Record]) -> None:
         try:
-            try:
-                self._write_batch(records)
-            except OperationalError:
-                raise
-            except Exception:
-                if len(records) == 1:
-                    raise
-                # One bad record must not lose the others: write them one by one.
-                for record in records:
+            self._write_batch(records)
+        except Exception as exc:
+            failure: Exception | None = exc if len(records) == 1 or _unreachable(exc) else None
+            # One bad record must not lose the others: write them one by one.
+            for record in records:
+                if failure is None:
                     try:
                         self._write_batch([record])
-                    except Exception as exc:
-                        self._error(record, exc)
-        except Exception as exc:
-            for record in records:
-                self._error(record, exc)
+                        continue
+                    except Exception as own:
+                        self._error(record, own)
+                        failure = own if _unreachable(own) else None
+                else:
+                    self._error(record, failure)
         finally:
             for record in records:
                 if record.done is not None:
@@ -153,9 +162,8 @@ class BatchWriter:
                 with self._store.engine.begin() as connection:
                     _apply(connection, records)
                 return
-            except OperationalError:
-                # A dropped pooled connection or a lock held past busy_timeout: one more try.
-                if attempt == 2:
+            except DBAPIError as exc:
+                if attempt == 2 or not _transient(exc):
                     raise
                 time.sleep(0.2)
 
@@ -165,6 +173,16 @@ class BatchWriter:
             text = reason(exc, self._store._url) if isinstance(exc, SQLAlchemyError) else str(exc)
             what = f"node '{record.row['node']}'" if record.kind == "node" else f"run {record.kind}"
             errors.append(f"{what}: {text}")
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The database itself failed (no connection), not one statement: skip the others."""
+    return isinstance(exc, DBAPIError) and (exc.connection_invalidated or exc.statement is None)
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """A dropped pooled connection, or a lock held longer than ``busy_timeout``."""
+    return exc.connection_invalidated or "locked" in str(exc.orig).lower()
 
 
 def _apply(connection: Connection, records: Sequence[Record]) -> None:

@@ -1,4 +1,4 @@
-"""What a cell reads and binds decides the pipeline's edges: ``analyze_cell`` and the output rule."""
+"""What a cell reads and binds decides the edges: ``analyze_cell`` and the output rule."""
 
 from __future__ import annotations
 
@@ -12,31 +12,62 @@ from pipeline_lab.graph import analyze_cell
     ("code", "reads", "assigns"),
     [
         pytest.param("orders.head()", {"orders"}, set(), id="expression-reads"),
-        pytest.param("x = orders\ny = x + 1", {"orders"}, {"x", "y"}, id="read-after-assign-is-no-read"),
+        pytest.param(
+            "x = orders\ny = x + 1", {"orders"}, {"x", "y"}, id="read-after-assign-is-no-read"
+        ),
         pytest.param("y = x\nx = 1", {"x"}, {"x", "y"}, id="read-before-assign-is-a-read"),
-        pytest.param("[a * k for a in xs if a > lim]", {"k", "xs", "lim"}, set(),
-                     id="comprehension-variable-not-a-read"),
+        pytest.param(
+            "[a * k for a in xs if a > lim]",
+            {"k", "xs", "lim"},
+            set(),
+            id="comprehension-variable-not-a-read",
+        ),
         pytest.param("{k: v for k, v in d.items()}", {"d"}, set(), id="dict-comprehension"),
-        pytest.param("sum(x * y for x in xs for y in ys)", {"sum", "xs", "ys"}, set(),
-                     id="nested-generator"),
+        pytest.param(
+            "sum(x * y for x in xs for y in ys)", {"sum", "xs", "ys"}, set(), id="nested-generator"
+        ),
         pytest.param("f = lambda q: q + k\nf(1)", {"k"}, {"f"}, id="lambda-parameter-not-a-read"),
-        pytest.param("def f(a, *rest, b=dflt, **kw):\n    return a, rest, b, kw, other\n",
-                     {"dflt", "other"}, {"f"}, id="function-parameters-not-reads"),
-        pytest.param("def g():\n    return later\nlater = 1\ng()", set(), {"g", "later"},
-                     id="function-body-reads-name-assigned-later"),
-        pytest.param("def g():\n    return never\ng()", {"never"}, {"g"},
-                     id="function-body-reads-free-name"),
-        pytest.param("def f(a):\n    def g():\n        return a + outer\n    return g\n",
-                     {"outer"}, {"f"}, id="closure-reads-enclosing-parameter"),
-        pytest.param("total += amount", {"total", "amount"}, {"total"}, id="augmented-assignment-reads"),
-        pytest.param("import os.path\nfrom json import dumps as d\nos, d", set(), {"os", "d"},
-                     id="imports-bind"),
+        pytest.param(
+            "def f(a, *rest, b=dflt, **kw):\n    return a, rest, b, kw, other\n",
+            {"dflt", "other"},
+            {"f"},
+            id="function-parameters-not-reads",
+        ),
+        pytest.param(
+            "def g():\n    return later\nlater = 1\ng()",
+            set(),
+            {"g", "later"},
+            id="function-body-reads-name-assigned-later",
+        ),
+        pytest.param(
+            "def g():\n    return never\ng()", {"never"}, {"g"}, id="function-body-reads-free-name"
+        ),
+        pytest.param(
+            "def f(a):\n    def g():\n        return a + outer\n    return g\n",
+            {"outer"},
+            {"f"},
+            id="closure-reads-enclosing-parameter",
+        ),
+        pytest.param(
+            "total += amount", {"total", "amount"}, {"total"}, id="augmented-assignment-reads"
+        ),
+        pytest.param(
+            "import os.path\nfrom json import dumps as d\nos, d",
+            set(),
+            {"os", "d"},
+            id="imports-bind",
+        ),
         pytest.param("with open(p) as fh:\n    fh.read()", {"open", "p"}, {"fh"}, id="with-binds"),
-        pytest.param("for row in rows:\n    acc = row\nacc", {"rows"}, {"row", "acc"}, id="for-binds"),
-        pytest.param("try:\n    pass\nexcept KeyError as e:\n    e", {"KeyError"}, {"e"},
-                     id="except-binds"),
+        pytest.param(
+            "for row in rows:\n    acc = row\nacc", {"rows"}, {"row", "acc"}, id="for-binds"
+        ),
+        pytest.param(
+            "try:\n    pass\nexcept KeyError as e:\n    e", {"KeyError"}, {"e"}, id="except-binds"
+        ),
         pytest.param("(n := 10) + n", set(), {"n"}, id="walrus-binds"),
-        pytest.param("class A(Base):\n    v = w\n", {"Base", "w"}, {"A"}, id="class-bases-and-body"),
+        pytest.param(
+            "class A(Base):\n    v = w\n", {"Base", "w"}, {"A"}, id="class-bases-and-body"
+        ),
         pytest.param("@deco\ndef f():\n    pass\n", {"deco"}, {"f"}, id="decorator-read"),
     ],
 )
@@ -105,8 +136,11 @@ def run_single(code: str, name: str = "report") -> object:
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        pytest.param("report = list(range(10))\nreport[:2]", list(range(10)),
-                     id="assigned-name-wins-over-last-expression"),
+        pytest.param(
+            "report = list(range(10))\nreport[:2]",
+            list(range(10)),
+            id="assigned-name-wins-over-last-expression",
+        ),
         pytest.param("rows = [1, 2]\nrows + [3]", [1, 2, 3], id="last-expression"),
         pytest.param("rows = [1, 2]", None, id="neither"),
         pytest.param("report = 1\nreport = report + 1", 2, id="assigned-twice-last-value"),

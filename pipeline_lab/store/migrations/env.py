@@ -9,9 +9,9 @@ connects to ``sqlalchemy.url`` or, when unset, to the store of ``PIPELINE_LAB_DB
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
+from pipeline_lab.store._engine import create_store_engine
 from pipeline_lab.store._models import Base
 
 target_metadata = Base.metadata
@@ -48,7 +48,7 @@ def run_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(_url())
+    engine = create_store_engine(make_url(_url()))
     try:
         with engine.begin() as own:
             _configure(own)

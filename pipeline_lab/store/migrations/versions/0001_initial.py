@@ -43,8 +43,10 @@ def upgrade() -> None:
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("created_at", _utc(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["pipeline_id"], ["pipelines.id"],
-            name="fk_pipeline_versions_pipeline_id_pipelines", ondelete="CASCADE",
+            ["pipeline_id"],
+            ["pipelines.id"],
+            name="fk_pipeline_versions_pipeline_id_pipelines",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_pipeline_versions"),
         sa.UniqueConstraint(
@@ -69,8 +71,10 @@ def upgrade() -> None:
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("position", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["version_id"], ["pipeline_versions.id"],
-            name="fk_pipeline_nodes_version_id_pipeline_versions", ondelete="CASCADE",
+            ["version_id"],
+            ["pipeline_versions.id"],
+            name="fk_pipeline_nodes_version_id_pipeline_versions",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_pipeline_nodes"),
         sa.UniqueConstraint("version_id", "name", name="uq_pipeline_nodes_version_id_name"),

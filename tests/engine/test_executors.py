@@ -1,0 +1,124 @@
+"""Executors (threads, sequential) and per-node timeouts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from pipeline_lab import Node, NodeStatus, Pipeline, RunHooks
+from pipeline_lab.engine import EXECUTORS
+
+
+class StartOrder(RunHooks):
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.threads: dict[str, str] = {}
+
+    def on_node_start(self, *, run: Any, node: Node, **future: Any) -> None:
+        self.started.append(node.name)
+        self.threads[node.name] = threading.current_thread().name
+
+
+def test_builtin_executors_are_registered() -> None:
+    assert {"threads", "sequential"} <= set(EXECUTORS.names())
+
+
+def test_threads_run_independent_nodes_in_parallel() -> None:
+    """Each node waits for the other at a barrier: only a parallel run gets past it."""
+    barrier = threading.Barrier(2)
+    pipeline = Pipeline("p", params={"barrier": barrier})
+    pipeline.add(Node("left", code="barrier.wait(timeout=5)\n'left'"))
+    pipeline.add(Node("right", code="barrier.wait(timeout=5)\n'right'"))
+    result = pipeline.run(hooks=[], executor="threads")
+    assert result.status == "succeeded", {n: r.error for n, r in result.node_runs.items()}
+    assert result.outputs == {"left": "left", "right": "right"}
+
+
+def test_threads_are_faster_than_one_at_a_time() -> None:
+    pipeline = Pipeline("p")
+    for name in ("a", "b"):
+        pipeline.add(Node(name, code="__import__('time').sleep(0.3)"))
+    started = time.perf_counter()
+    assert pipeline.run(hooks=[], executor="threads").ok
+    assert time.perf_counter() - started < 0.55
+
+
+def test_a_node_starts_as_soon_as_its_own_inputs_are_ready() -> None:
+    """fast -> after_fast must not wait for the unrelated slow node."""
+    release = threading.Event()
+    pipeline = Pipeline("p", params={"release": release})
+    pipeline.add(Node("slow", code="release.wait(timeout=5)\n'slow'"))
+    pipeline.add(Node("fast", code="'fast'"))
+    pipeline.add(Node("after_fast", code="release.set()\nfast + '!'"))
+    result = pipeline.run(hooks=[], executor="threads")
+    assert result.outputs == {"slow": "slow", "fast": "fast", "after_fast": "fast!"}
+    runs = result.node_runs
+    assert runs["after_fast"].started_at < runs["slow"].ended_at
+    assert runs["slow"].duration_s < 4  # released by after_fast, not by its own timeout
+
+
+def test_threads_run_nodes_off_the_callers_thread() -> None:
+    hook = StartOrder()
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+    pipeline.run(hooks=[hook], executor="threads")
+    assert hook.threads["a"].startswith("pipeline-lab")
+
+
+def test_max_workers_one_runs_one_at_a_time() -> None:
+    pipeline = Pipeline("p")
+    for name in ("a", "b"):
+        pipeline.add(Node(name, code="__import__('time').sleep(0.15)"))
+    result = pipeline.run(hooks=[], executor="threads", max_workers=1)
+    a, b = result.node_runs["a"], result.node_runs["b"]
+    assert a.ended_at <= b.started_at or b.ended_at <= a.started_at
+
+
+def test_sequential_runs_in_topological_order_on_the_callers_thread() -> None:
+    hook = StartOrder()
+    pipeline = Pipeline("p")
+    pipeline.add(Node("c", code="b + a"))
+    pipeline.add(Node("a", code="1"))
+    pipeline.add(Node("b", code="a + 1"))
+    pipeline.add(Node("z", code="0"))
+    result = pipeline.run(hooks=[hook], executor="sequential")
+    assert hook.started == ["a", "b", "c", "z"]
+    assert set(hook.threads.values()) == {threading.current_thread().name}
+    assert result.outputs == {"a": 1, "b": 2, "c": 3, "z": 0}
+
+
+@pytest.mark.parametrize(
+    "executor", [pytest.param("threads", id="threads"), pytest.param("sequential", id="sequential")]
+)
+def test_timeout_fails_the_node_quickly(executor: str) -> None:
+    pipeline = Pipeline("p")
+    pipeline.add(Node("slow", code="__import__('time').sleep(2)\n'late'", timeout=0.2))
+    pipeline.add(Node("after", code="slow + '!'"))
+    pipeline.add(Node("other", code="'fine'"))
+    started = time.perf_counter()
+    result = pipeline.run(hooks=[], executor=executor)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0
+    run = result.node_runs["slow"]
+    assert run.status is NodeStatus.FAILED
+    assert run.timed_out is True
+    assert "timed out after 0.2s" in (run.error or "")
+    assert run.attempts == 1
+    assert result.node_runs["after"].status is NodeStatus.SKIPPED
+    assert result.outputs == {"other": "fine"}
+    assert result.status == "failed"
+
+
+def test_fast_node_with_timeout_succeeds_and_reports_errors_normally() -> None:
+    pipeline = Pipeline("p")
+    pipeline.add(Node("quick", code="41 + 1", timeout=5))
+    pipeline.add(Node("broken", code="x = 1\n[][x]", timeout=5))
+    result = pipeline.run(hooks=[])
+    assert result.outputs == {"quick": 42}
+    broken = result.node_runs["broken"]
+    assert broken.timed_out is False
+    assert broken.error == "IndexError: list index out of range"
+    assert '<pipeline node broken>", line 2' in (broken.traceback or "")

@@ -1,0 +1,344 @@
+"""Notebook <-> pipeline: cell roles, skipped magics, clear errors, faithful write-back."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline_lab import Node, Pipeline, PipelineDefinitionError, RetryPolicy
+from pipeline_lab.errors import PipelineLabWarning
+from pipeline_lab.graph import Cell
+
+MakeNotebook = Callable[..., Path]
+
+
+def without_indexes(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    for role in ("setup", "reports"):
+        data[role] = [cell["code"] for cell in data[role]]
+    return data
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def test_sales_notebook_roles(notebooks: Path) -> None:
+    pipeline = Pipeline.from_notebook(notebooks / "sales.ipynb")
+    assert pipeline.name == "sales"
+    assert pipeline.params == {"min_amount": 0, "region": "North", "limit": 3}
+    assert pipeline.param_code == 'min_amount = 0\nregion = "North"\nlimit = 3'
+    assert list(pipeline.nodes) == ["orders", "paid_orders", "by_region"]
+    paid = pipeline.nodes["paid_orders"]
+    assert paid.checks == ("amount > 0",)
+    assert paid.retry == RetryPolicy(retries=1, delay=0.01)
+    assert pipeline.nodes["by_region"].tags == ("report",)
+    # `%load_ext` alone is no setup cell; `%matplotlib inline` disappears from the import cell.
+    assert [c.index for c in pipeline.setup] == [3, 4]
+    assert pipeline.setup[0].code == "import polars as pl\npass"
+    assert pipeline.setup[1].code.startswith("def cents(amount):")
+    # Report cells: the one reading a node, and the one reading what that report made.
+    assert [c.index for c in pipeline.reports] == [9, 10]
+    assert pipeline.notices == []
+    assert pipeline.validate() == []
+
+
+def test_sales_notebook_reads_without_warnings(notebooks: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Pipeline.from_notebook(notebooks / "sales.ipynb")
+
+
+def test_sales_notebook_graph(notebooks: Path) -> None:
+    pipeline = Pipeline.from_notebook(notebooks / "sales.ipynb")
+    assert pipeline.order() == ["orders", "paid_orders", "by_region"]
+    assert pipeline.dependencies("by_region") == ("paid_orders",)
+    assert pipeline.parameters_of("paid_orders") == ("min_amount",)
+    assert pipeline.parameters_of("by_region") == ("limit",)
+
+
+def test_unknown_magics_are_skipped_with_warnings(notebooks: Path) -> None:
+    with pytest.warns(PipelineLabWarning) as record:
+        pipeline = Pipeline.from_notebook(notebooks / "magics.ipynb")
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 3
+    assert "skipped '%timeit math.sqrt(2)'" in messages[0]
+    assert "cell 1" in messages[0]
+    assert "skipped '!ls'" in messages[1]
+    assert "cell magic %%bash" in messages[2]
+    assert pipeline.notices == messages
+    # `%timeit` became `pass`, so the import above it still counts; `!ls` left nothing.
+    assert [c.index for c in pipeline.setup] == [1, 5]
+    assert pipeline.setup[0].code == "import math\npass"
+    assert list(pipeline.nodes) == ["answer"]
+
+
+def test_notebook_with_skipped_magics_still_runs(notebooks: Path) -> None:
+    with pytest.warns(PipelineLabWarning):
+        pipeline = Pipeline.from_notebook(notebooks / "magics.ipynb")
+    result = pipeline.run(hooks=[])
+    assert result.status == "succeeded", result.setup_error
+    assert result.outputs == {"answer": 42}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("%load_ext pipeline_lab", id="load_ext"),
+        pytest.param("%matplotlib inline", id="matplotlib"),
+        pytest.param("%autoreload 2", id="autoreload"),
+        pytest.param("%pipeline run", id="pipeline-line-magic"),
+    ],
+)
+def test_kernel_only_magics_are_skipped_silently(make_notebook: MakeNotebook, line: str) -> None:
+    path = make_notebook(f"x = 1\n{line}\ny = 2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipeline = Pipeline.from_notebook(path)
+    assert [c.code for c in pipeline.setup] == ["x = 1\npass\ny = 2"]
+
+
+def test_indented_magic_keeps_the_block_valid(make_notebook: MakeNotebook) -> None:
+    path = make_notebook("if True:\n    %time x = 1\n")
+    with pytest.warns(PipelineLabWarning, match="%time x = 1"):
+        pipeline = Pipeline.from_notebook(path)
+    assert pipeline.setup[0].code == "if True:\n    pass"
+
+
+def test_parameters_cell(make_notebook: MakeNotebook) -> None:
+    path = make_notebook(
+        (
+            "day = '2024-01-01'\nlimit: int = 10\nratio = 0.5\nflags = {'a': [1, 2]}\n"
+            "computed = len(day)\n# a comment\n",
+            ["parameters"],
+        ),
+        "%%pipeline n\nlimit",
+    )
+    pipeline = Pipeline.from_notebook(path)
+    assert pipeline.params == {
+        "day": "2024-01-01",
+        "limit": 10,
+        "ratio": 0.5,
+        "flags": {"a": [1, 2]},
+        "computed": None,  # not a literal: known once the cell runs
+    }
+    assert pipeline.setup == []
+    assert pipeline.parameters_of("n") == ("limit",)
+
+
+def test_computed_parameter_gets_its_value_in_a_run(make_notebook: MakeNotebook) -> None:
+    path = make_notebook(("day = 'monday'\nn = len(day)", ["parameters"]), "%%pipeline out\nn * 2")
+    pipeline = Pipeline.from_notebook(path)
+    assert pipeline.run(hooks=[]).outputs == {"out": 12}
+    assert pipeline.run(hooks=[], params={"n": 1}).outputs == {"out": 2}
+
+
+def test_parameters_cell_with_syntax_error(make_notebook: MakeNotebook) -> None:
+    path = make_notebook(("x = (", ["parameters"]))
+    with pytest.raises(
+        PipelineDefinitionError, match=r"parameters cell \(nb.ipynb, cell 0\), line 1"
+    ):
+        Pipeline.from_notebook(path)
+
+
+def test_non_code_cells_and_empty_cells_are_ignored(make_notebook: MakeNotebook) -> None:
+    path = make_notebook(
+        {"cell_type": "markdown", "metadata": {}, "source": "x = undefined"},
+        {"cell_type": "raw", "metadata": {}, "source": "%%pipeline nope\n1"},
+        "   \n",
+        "%%pipeline a\n1",
+    )
+    pipeline = Pipeline.from_notebook(path)
+    assert list(pipeline.nodes) == ["a"]
+    assert pipeline.setup == [] and pipeline.reports == []
+
+
+def test_source_as_a_single_string(make_notebook: MakeNotebook) -> None:
+    path = make_notebook({"cell_type": "code", "metadata": {}, "source": "%%pipeline a\n41 + 1"})
+    assert Pipeline.from_notebook(path).run(hooks=[]).outputs == {"a": 42}
+
+
+def test_two_cells_defining_the_same_node(notebooks: Path) -> None:
+    pipeline = Pipeline.from_notebook(notebooks / "duplicate.ipynb")
+    assert pipeline.duplicates == ["total"]
+    (issue,) = pipeline.validate()
+    assert (issue.code, issue.node) == ("duplicate-node", "total")
+    with pytest.raises(PipelineDefinitionError, match="defined by more than one cell"):
+        pipeline.run(hooks=[])
+
+
+def test_bad_header_names_the_cell(make_notebook: MakeNotebook) -> None:
+    path = make_notebook("x = 1", "%%pipeline orders --retries many\n1")
+    with pytest.raises(PipelineDefinitionError) as info:
+        Pipeline.from_notebook(path)
+    assert info.value.message.startswith("nb.ipynb, cell 1: ")
+    assert (info.value.hint or "").startswith("usage:")
+
+
+def test_syntax_error_in_ordinary_cell(make_notebook: MakeNotebook) -> None:
+    path = make_notebook("x = 1", "def broken(:\n    pass")
+    with pytest.raises(PipelineDefinitionError, match=r"nb.ipynb: syntax error in cell 1, line 1"):
+        Pipeline.from_notebook(path)
+
+
+def test_missing_notebook_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "missing.ipynb"
+    with pytest.raises(PipelineDefinitionError) as info:
+        Pipeline.from_notebook(path)
+    assert str(path) in info.value.message
+    assert "does not exist" in info.value.message
+
+
+def test_directory_is_not_a_notebook(tmp_path: Path) -> None:
+    with pytest.raises(PipelineDefinitionError, match="is a directory"):
+        Pipeline.from_notebook(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "in_message"),
+    [
+        pytest.param("not_a_notebook.ipynb", "not valid notebook JSON", id="plain-text"),
+        pytest.param("no_cells.ipynb", "no 'cells' list", id="json-without-cells"),
+    ],
+)
+def test_not_a_notebook(notebooks: Path, name: str, in_message: str) -> None:
+    with pytest.raises(PipelineDefinitionError) as info:
+        Pipeline.from_notebook(notebooks / name)
+    assert "is not a Jupyter notebook" in info.value.message
+    assert in_message in info.value.message
+    assert name in info.value.message
+    assert info.value.hint == "pass a .ipynb file saved by Jupyter"
+
+
+def test_old_nbformat_is_refused_with_the_conversion_command(tmp_path: Path) -> None:
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps({"cells": [], "nbformat": 3}))
+    with pytest.raises(PipelineDefinitionError, match="nbformat 3") as info:
+        Pipeline.from_notebook(path)
+    assert "jupyter nbconvert" in (info.value.hint or "")
+
+
+def test_json_list_is_not_a_notebook(tmp_path: Path) -> None:
+    path = tmp_path / "list.ipynb"
+    path.write_text("[1, 2]")
+    with pytest.raises(PipelineDefinitionError, match="no 'cells' list"):
+        Pipeline.from_notebook(path)
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def test_notebook_round_trip(notebooks: Path, tmp_path: Path) -> None:
+    original = Pipeline.from_notebook(notebooks / "sales.ipynb")
+    written = original.to_notebook(tmp_path / "sales.ipynb")
+    again = Pipeline.from_notebook(written)
+    assert without_indexes(again.to_dict()) == without_indexes(original.to_dict())
+    # Twice: writing does not grow the notebook (no extra cells per round trip).
+    again.to_notebook(tmp_path / "sales.ipynb")
+    third = Pipeline.from_notebook(tmp_path / "sales.ipynb")
+    assert without_indexes(third.to_dict()) == without_indexes(original.to_dict())
+
+
+def test_api_pipeline_round_trip(tmp_path: Path) -> None:
+    pipeline = Pipeline(
+        "api",
+        params={"n": 3, "name": "x"},
+        setup=[Cell("import math")],
+        reports=[Cell("print(total)")],
+    )
+    pipeline.add(Node("numbers", code="list(range(n))", tags=("a b", "c")))
+    pipeline.add(
+        Node(
+            "total",
+            code="total = sum(numbers)\ntotal",
+            checks=("status IN ('paid', 'open')", 'x = "y"'),
+            retry=RetryPolicy(retries=2, delay=0.125),
+            timeout=2.5,
+        )
+    )
+    pipeline.add(Node("src", code="math.pi", inputs=()))
+    pipeline.add(
+        Node("filtered", component="filter", params={"condition": "a > 1"}, inputs=("numbers",))
+    )
+    again = Pipeline.from_notebook(pipeline.to_notebook(tmp_path / "api.ipynb"))
+    assert without_indexes(again.to_dict()) == {
+        **without_indexes(pipeline.to_dict()),
+        "param_code": "n = 3\nname = 'x'",
+    }
+    assert again.nodes == pipeline.nodes
+
+
+def test_written_notebook_is_valid_nbformat(tmp_path: Path, notebooks: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    path = Pipeline.from_notebook(notebooks / "sales.ipynb").to_notebook(tmp_path / "out.ipynb")
+    nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_written_notebook_keeps_nodes_in_order(tmp_path: Path) -> None:
+    pipeline = Pipeline("p")
+    pipeline.add(Node("b", code="a + 1"))
+    pipeline.add(Node("a", code="1"))
+    path = pipeline.to_notebook(tmp_path / "p.ipynb")
+    cells = json.loads(path.read_text())["cells"]
+    headers = [c["source"][0] for c in cells if c["source"] and c["source"][0].startswith("%%")]
+    assert headers == ["%%pipeline a\n", "%%pipeline b\n"]
+
+
+def test_to_notebook_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.ipynb"
+    path.write_text("previous content")
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+
+    def fail(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.to_notebook(path)
+    assert path.read_text() == "previous content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.ipynb"]
+
+
+def test_to_notebook_creates_folders_and_a_readable_file(tmp_path: Path) -> None:
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+    path = pipeline.to_notebook(tmp_path / "new" / "dir" / "p.ipynb")
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+
+
+def test_to_notebook_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    path = tmp_path / "p.ipynb"
+    path.write_text("{}")
+    path.chmod(0o640)
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+    pipeline.to_notebook(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_function_node_cannot_be_written(tmp_path: Path) -> None:
+    pipeline = Pipeline("p")
+    pipeline.add(Node.from_function(lambda: 1, name="f"))
+    with pytest.raises(PipelineDefinitionError, match="function node"):
+        pipeline.to_notebook(tmp_path / "p.ipynb")
+    assert not (tmp_path / "p.ipynb").exists()
+
+
+def test_percent_lines_inside_python_are_not_magics(make_notebook: MakeNotebook) -> None:
+    """A ``%`` line in a multi-line string or a continued expression is code, not a magic."""
+    source = 'template = """\n%d orders\n!important\n"""\nrest = (10\n    % 3)'
+    path = make_notebook(source, "%%pipeline out\n(template % rest, rest)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipeline = Pipeline.from_notebook(path)
+    assert pipeline.setup[0].code == source
+    assert pipeline.run(hooks=[]).outputs == {"out": ("\n1 orders\n!important\n", 1)}

@@ -48,8 +48,8 @@ class NodeExecutionError(PipelineLabError):
     """A node's own code failed while running."""
 
 
-class NodeTimeoutError(NodeExecutionError):
-    """A node ran longer than its ``--timeout``."""
+class NodeTimeoutError(NodeExecutionError, TransientError):
+    """A node ran longer than its ``--timeout``; retries may try again."""
 
 
 class ConnectorError(PipelineLabError):

@@ -224,7 +224,7 @@ def test_same_results_in_a_real_kernel_and_from_the_cli(tmp_path, monkeypatch) -
         cwd=str(EXAMPLES), kernel_name="python3", progress_bar=False,
     )
     cells = json.loads(executed.read_text())["cells"]
-    text = json.dumps([c.get("outputs", []) for c in cells])
+    text = json.dumps([c.get("outputs", []) for c in cells], ensure_ascii=False)
     assert "✓ revenue_by_region_month" in text and "error" not in {
         o.get("output_type") for c in cells for o in c.get("outputs", [])
     }

@@ -47,8 +47,10 @@ def run_notebook(
             console.print(f"[dim]note: {notice}[/]", highlight=False)
         progress = ProgressHook(console)
         hooks.append(progress)
+    # With --json, stdout carries only the JSON: what the notebook's code prints goes to stderr.
+    user_output = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     try:
-        with working_directory(notebook.parent):
+        with working_directory(notebook.parent), user_output:
             result = run_pipeline(pipeline, params=params, executor=executor, only=only,
                                   from_=from_, hooks=hooks, source="cli")
     finally:

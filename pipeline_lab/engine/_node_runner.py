@@ -74,7 +74,8 @@ class NodeRunner:
             result.attempts += 1
             result.status = NodeStatus.RUNNING
             try:
-                value, result.display, result.cpu_s = self._attempt(node, inputs)
+                value, result.display, cpu = self._attempt(node, inputs)
+                result.cpu_s = (result.cpu_s or 0.0) + cpu
             except BaseException as exc:
                 if not isinstance(exc, Exception):
                     raise

@@ -3,9 +3,10 @@
 A hook is any object with some of these methods; each takes keyword-only arguments and
 ``**future`` so new arguments never break it. Subclass :class:`RunHooks` for the no-op
 defaults. A hook that raises is logged and reported on the run (``hook_errors``) and the
-run goes on, except a *gate* (``gate = True``) raising ``QualityGateError`` or
-``ComplianceError`` from ``on_node_end``: that fails its node on purpose. Gates run before
-the other hooks, so observers see the node's final status.
+run goes on, except a *gate* (``gate = True``) raising from ``on_node_end``, typically a
+``QualityGateError`` or ``ComplianceError``: that fails its node on purpose, and so does
+any other error of a gate (it fails closed). Gates run before the other hooks, so
+observers see the node's final status.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.errors import GATE_ERRORS
 
 if TYPE_CHECKING:
     from pipeline_lab.engine.result import NodeRun, Run, RunResult
@@ -81,14 +81,13 @@ class HookManager:
         for hook, method in self._methods["on_node_end"]:
             try:
                 method(run=run, node=node, result=result)
-            except GATE_ERRORS as exc:
+            except Exception as exc:
+                # A gate fails closed: if it cannot decide, the node's data is not trusted.
                 if getattr(hook, "gate", False) and gate_error is None and result.status.ok:
                     gate_error = exc
                     fail_by_gate(result, exc)
                 else:
                     self._report(run, hook, "on_node_end", exc)
-            except Exception as exc:
-                self._report(run, hook, "on_node_end", exc)
         return gate_error
 
     @staticmethod

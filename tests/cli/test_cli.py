@@ -35,6 +35,7 @@ def failing(write_notebook):
         "%%pipeline boom\ndef f(v):\n    return v / 0\nf(a)",
         "%%pipeline after\nboom + 1",
         "%%pipeline other\na + 1",
+        name="failing.ipynb",
     )
 
 

@@ -192,7 +192,7 @@ def test_gate_fails_its_node_and_observers_see_the_final_status() -> None:
     assert result.hook_errors == []
 
 
-def test_a_plain_exception_from_a_gate_is_only_reported() -> None:
+def test_a_gate_that_crashes_fails_its_node_closed() -> None:
     class BuggyGate(RunHooks):
         gate = True
 
@@ -202,8 +202,9 @@ def test_a_plain_exception_from_a_gate_is_only_reported() -> None:
     pipeline = Pipeline("p")
     pipeline.add(Node("a", code="1"))
     result = pipeline.run(hooks=[BuggyGate()])
-    assert result.node_runs["a"].status is NodeStatus.SUCCEEDED
-    assert result.hook_errors == ["BuggyGate.on_node_end failed: KeyError: 'bug in the gate'"]
+    assert result.node_runs["a"].status is NodeStatus.FAILED
+    assert result.node_runs["a"].error == "KeyError: 'bug in the gate'"
+    assert result.outputs == {}
 
 
 # -- metrics ------------------------------------------------------------------------------------

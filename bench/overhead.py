@@ -65,25 +65,44 @@ def main() -> int:
     from pipeline_lab.monitoring import MetricsHook
     from pipeline_lab.store import StoreHook
 
-    print(f"bench/overhead.py: {N} trivial nodes, median of {REPEAT} runs, store {os.environ['PIPELINE_LAB_HOME']}")
-    print(f"{'shape':<8} {'variant':<34} {'total ms':>9} {'baseline ms':>12} {'overhead us/node':>17} {'target':>8}")
+    print(
+        f"bench/overhead.py: {N} trivial nodes, median of {REPEAT} runs, store {os.environ['PIPELINE_LAB_HOME']}"
+    )
+    print(
+        f"{'shape':<8} {'variant':<34} {'total ms':>9} {'baseline ms':>12} {'overhead us/node':>17} {'target':>8}"
+    )
     ok = True
     for shape in ("chain", "fanout"):
         pipeline = build(shape)
-        base = median_seconds(lambda: direct(shape))
+        base = median_seconds(lambda shape=shape: direct(shape))
         result = pipeline.run(executor="sequential", hooks=[])
         assert result.ok and len(result.node_runs) == N, result
         variants = [
-            ("(a) sequential, no hooks", lambda: pipeline.run(executor="sequential", hooks=[]), 25.0),
-            ("(b) threads, metrics + store hooks",
-             lambda: pipeline.run(executor="threads", hooks=[MetricsHook(), StoreHook()]), 500.0),
-            ("    threads, default hooks", lambda: pipeline.run(hooks=default_hooks()), 500.0),
+            (
+                "(a) sequential, no hooks",
+                lambda pipeline=pipeline: pipeline.run(executor="sequential", hooks=[]),
+                25.0,
+            ),
+            (
+                "(b) threads, metrics + store hooks",
+                lambda pipeline=pipeline: pipeline.run(
+                    executor="threads", hooks=[MetricsHook(), StoreHook()]
+                ),
+                500.0,
+            ),
+            (
+                "    threads, default hooks",
+                lambda pipeline=pipeline: pipeline.run(hooks=default_hooks()),
+                500.0,
+            ),
         ]
         for label, func, target in variants:
             total = median_seconds(func)
             per_node = (total - base) / N * 1e6
             ok &= per_node <= target
-            print(f"{shape:<8} {label:<34} {total * 1e3:9.2f} {base * 1e3:12.4f} {per_node:17.1f} {target:>6.0f}us")
+            print(
+                f"{shape:<8} {label:<34} {total * 1e3:9.2f} {base * 1e3:12.4f} {per_node:17.1f} {target:>6.0f}us"
+            )
     print("all targets met" if ok else "SOME TARGETS MISSED")
     return 0
 

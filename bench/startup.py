@@ -21,8 +21,14 @@ BIN = Path(sys.executable).parent
 
 def notebook(path: Path) -> Path:
     def cell(source: str, tags: list[str] | None = None) -> dict[str, object]:
-        return {"cell_type": "code", "execution_count": None, "id": f"c{abs(hash(source)) % 10**8}",
-                "metadata": {"tags": tags or []}, "outputs": [], "source": source}
+        return {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"c{abs(hash(source)) % 10**8}",
+            "metadata": {"tags": tags or []},
+            "outputs": [],
+            "source": source,
+        }
 
     nb = {
         "cells": [
@@ -32,9 +38,12 @@ def notebook(path: Path) -> Path:
             cell("%%pipeline total\nsum(numbers)"),
             cell("%%pipeline doubled\ntotal * 2"),
         ],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                     "language_info": {"name": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path.write_text(json.dumps(nb))
     return path
@@ -54,15 +63,25 @@ def main() -> int:
     nb = notebook(work / "trivial.ipynb")
     env = {**os.environ, "PIPELINE_LAB_HOME": str(work / "home")}
     ours_cmd = [str(BIN / "pipeline-lab"), "run", str(nb), "--json"]
-    papermill_cmd = [str(BIN / "papermill"), "--log-level", "ERROR", str(nb), str(work / "out.ipynb")]
+    papermill_cmd = [
+        str(BIN / "papermill"),
+        "--log-level",
+        "ERROR",
+        str(nb),
+        str(work / "out.ipynb"),
+    ]
     timed(ours_cmd, env)  # first run creates and migrates the store; later runs are the common case
     ours = [timed(ours_cmd, env) for _ in range(REPEAT)]
     theirs = [timed(papermill_cmd, env) for _ in range(REPEAT)]
     a, b = statistics.median(ours), statistics.median(theirs)
     print(f"bench/startup.py: 3-node notebook, median of {REPEAT} whole-process runs")
-    print(f"  pipeline-lab run : {a:.3f} s   (target < 1.0 s)  runs: {', '.join(f'{t:.2f}' for t in ours)}")
+    print(
+        f"  pipeline-lab run : {a:.3f} s   (target < 1.0 s)  runs: {', '.join(f'{t:.2f}' for t in ours)}"
+    )
     print(f"  papermill        : {b:.3f} s   runs: {', '.join(f'{t:.2f}' for t in theirs)}")
-    print(f"  ratio papermill / pipeline-lab = {b / a:.1f}x  -> {'target met' if a < 1.0 else 'TARGET MISSED'}")
+    print(
+        f"  ratio papermill / pipeline-lab = {b / a:.1f}x  -> {'target met' if a < 1.0 else 'TARGET MISSED'}"
+    )
     return 0
 
 

@@ -220,8 +220,12 @@ def test_same_results_in_a_real_kernel_and_from_the_cli(tmp_path, monkeypatch) -
     kernel_out, cli_out = tmp_path / "kernel.parquet", tmp_path / "cli.parquet"
     executed = tmp_path / "executed.ipynb"
     papermill.execute_notebook(
-        str(NOTEBOOK), str(executed), parameters={"output_path": str(kernel_out)},
-        cwd=str(EXAMPLES), kernel_name="python3", progress_bar=False,
+        str(NOTEBOOK),
+        str(executed),
+        parameters={"output_path": str(kernel_out)},
+        cwd=str(EXAMPLES),
+        kernel_name="python3",
+        progress_bar=False,
     )
     cells = json.loads(executed.read_text())["cells"]
     text = json.dumps([c.get("outputs", []) for c in cells], ensure_ascii=False)
@@ -230,9 +234,17 @@ def test_same_results_in_a_real_kernel_and_from_the_cli(tmp_path, monkeypatch) -
     }
 
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "pipeline-lab"), "run", str(NOTEBOOK),
-         "-p", f"output_path={cli_out}", "--json"],
-        capture_output=True, text=True, timeout=120,
+        [
+            str(Path(sys.executable).parent / "pipeline-lab"),
+            "run",
+            str(NOTEBOOK),
+            "-p",
+            f"output_path={cli_out}",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "succeeded"

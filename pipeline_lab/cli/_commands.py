@@ -32,11 +32,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a notebook's pipeline (no kernel needed)")
     run.add_argument("notebook", type=Path)
-    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="set a parameter; VALUE is JSON if it parses, else a string")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter; VALUE is JSON if it parses, else a string",
+    )
     run.add_argument("--executor", choices=["sequential", "threads"], default="threads")
-    run.add_argument("--only", nargs="+", metavar="NODE", help="run only these nodes (and missing upstream)")
-    run.add_argument("--from", dest="from_", metavar="NODE", help="run NODE and everything downstream")
+    run.add_argument(
+        "--only", nargs="+", metavar="NODE", help="run only these nodes (and missing upstream)"
+    )
+    run.add_argument(
+        "--from", dest="from_", metavar="NODE", help="run NODE and everything downstream"
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     run.set_defaults(handler="run")
 
@@ -91,8 +101,12 @@ def run_command(args: argparse.Namespace) -> int:
     from pipeline_lab.cli._run import run_notebook
 
     return run_notebook(
-        args.notebook, parse_params(args.param), executor=args.executor, only=args.only,
-        from_=args.from_, as_json=args.json,
+        args.notebook,
+        parse_params(args.param),
+        executor=args.executor,
+        only=args.only,
+        from_=args.from_,
+        as_json=args.json,
     )
 
 
@@ -113,17 +127,27 @@ def validate_command(args: argparse.Namespace) -> int:
     issues = pipeline.validate()
     errors = [i for i in issues if i.severity == "error"]
     if args.json:
-        print(json.dumps({
-            "pipeline": pipeline.name, "valid": not errors, "nodes": pipeline.order() if not errors else list(pipeline.nodes),
-            "issues": [vars(i) for i in issues], "notices": notices,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "pipeline": pipeline.name,
+                    "valid": not errors,
+                    "nodes": pipeline.order() if not errors else list(pipeline.nodes),
+                    "issues": [vars(i) for i in issues],
+                    "notices": notices,
+                },
+                indent=2,
+            )
+        )
         return 1 if errors else 0
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
     if not issues:
-        print(f"pipeline '{pipeline.name}' is valid: {len(pipeline.nodes)} nodes, "
-              f"{len(pipeline.params)} parameters, {len(pipeline.setup)} setup cells, "
-              f"{len(pipeline.reports)} report cells")
+        print(
+            f"pipeline '{pipeline.name}' is valid: {len(pipeline.nodes)} nodes, "
+            f"{len(pipeline.params)} parameters, {len(pipeline.setup)} setup cells, "
+            f"{len(pipeline.reports)} report cells"
+        )
         print("order: " + " -> ".join(pipeline.order()))
         return 0
     print(f"pipeline '{pipeline.name}' has {len(errors)} error(s):")
@@ -148,5 +172,3 @@ def _example_dir() -> Path:
         "cannot find example_notebooks/sales_pipeline.ipynb",
         hint="run 'pipeline-lab demo' from the root of a Pipeline Lab checkout",
     )
-
-

@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from pipeline_lab.engine import NodeRun, NodeStatus, RunHooks, RunResult
-from pipeline_lab.engine import format_duration
+from pipeline_lab.engine import NodeRun, NodeStatus, RunHooks, RunResult, format_duration
 
 _STYLE = {
-    NodeStatus.SUCCEEDED: "green", NodeStatus.CACHED: "green", NodeStatus.FAILED: "bold red",
-    NodeStatus.SKIPPED: "dim", NodeStatus.RUNNING: "cyan", NodeStatus.RETRYING: "yellow",
+    NodeStatus.SUCCEEDED: "green",
+    NodeStatus.CACHED: "green",
+    NodeStatus.FAILED: "bold red",
+    NodeStatus.SKIPPED: "dim",
+    NodeStatus.RUNNING: "cyan",
+    NodeStatus.RETRYING: "yellow",
     NodeStatus.PENDING: "dim",
 }
 
@@ -19,8 +22,13 @@ def node_table(node_runs: dict[str, NodeRun], title: str | None = None) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column, justify in (("node", "left"), ("status", "left"), ("rows", "right"),
-                            ("time", "right"), ("attempts", "right")):
+    for column, justify in (
+        ("node", "left"),
+        ("status", "left"),
+        ("rows", "right"),
+        ("time", "right"),
+        ("attempts", "right"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for name, run in node_runs.items():
         table.add_row(
@@ -47,8 +55,9 @@ class ProgressHook(RunHooks):
         if self.console.is_terminal:
             from rich.live import Live
 
-            self.live = Live(node_table(self._runs), console=self.console, refresh_per_second=8,
-                             transient=True)
+            self.live = Live(
+                node_table(self._runs), console=self.console, refresh_per_second=8, transient=True
+            )
             self.live.start()
         else:
             self.console.print(f"running {len(self._runs)} node(s) of '{run.pipeline.name}'")
@@ -61,18 +70,33 @@ class ProgressHook(RunHooks):
     def on_node_start(self, *, run: Any, node: Any, **future: Any) -> None:
         self._refresh()
 
-    def on_node_retry(self, *, run: Any, node: Any, attempt: int, error: BaseException,
-                      delay: float, **future: Any) -> None:
+    def on_node_retry(
+        self,
+        *,
+        run: Any,
+        node: Any,
+        attempt: int,
+        error: BaseException,
+        delay: float,
+        **future: Any,
+    ) -> None:
         if self.live is None:
-            self.console.print(f"  {node.name}: attempt {attempt} failed ({type(error).__name__}); "
-                               f"retrying in {delay:.1f}s", markup=False, highlight=False)
+            self.console.print(
+                f"  {node.name}: attempt {attempt} failed ({type(error).__name__}); "
+                f"retrying in {delay:.1f}s",
+                markup=False,
+                highlight=False,
+            )
         self._refresh()
 
     def on_node_end(self, *, run: Any, node: Any, result: NodeRun, **future: Any) -> None:
         if self.live is None:
             detail = f"{result.rows:,} rows " if result.rows is not None else ""
-            self.console.print(f"  {result.status.value:<9} {node.name} {detail}{format_duration(result.duration_s)}",
-                               markup=False, highlight=False)
+            self.console.print(
+                f"  {result.status.value:<9} {node.name} {detail}{format_duration(result.duration_s)}",
+                markup=False,
+                highlight=False,
+            )
         self._refresh()
 
     def on_run_end(self, *, run: Any, result: RunResult, **future: Any) -> None:

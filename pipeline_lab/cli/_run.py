@@ -27,8 +27,13 @@ def working_directory(path: Path) -> Iterator[None]:
 
 
 def run_notebook(
-    notebook: Path, params: dict[str, Any], *, executor: str = "threads",
-    only: list[str] | None = None, from_: str | None = None, as_json: bool = False,
+    notebook: Path,
+    params: dict[str, Any],
+    *,
+    executor: str = "threads",
+    only: list[str] | None = None,
+    from_: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Run a notebook's pipeline headless; print progress and a summary (or JSON)."""
     notebook = notebook.resolve()
@@ -51,8 +56,15 @@ def run_notebook(
     user_output = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     try:
         with working_directory(notebook.parent), user_output:
-            result = run_pipeline(pipeline, params=params, executor=executor, only=only,
-                                  from_=from_, hooks=hooks, source="cli")
+            result = run_pipeline(
+                pipeline,
+                params=params,
+                executor=executor,
+                only=only,
+                from_=from_,
+                hooks=hooks,
+                source="cli",
+            )
     finally:
         if console is not None:
             progress.stop()
@@ -86,14 +98,18 @@ def print_summary(console: Any, result: RunResult, store_url: str | None) -> Non
         console.print(f"[bold red]node {escape(name)} failed[/] after {run.attempts} attempt(s)")
         console.print(escape((run.traceback or run.error or "").rstrip()), highlight=False)
     for index, error in result.report_errors.items():
-        console.print(f"[yellow]report cell {index} did not complete (the pipeline still counts as ok)[/]")
+        console.print(
+            f"[yellow]report cell {index} did not complete (the pipeline still counts as ok)[/]"
+        )
         console.print(escape(error), highlight=False)
     for error in result.hook_errors:
         console.print(f"[yellow]hook error:[/] {escape(error)}")
     color = "green" if result.ok else "bold red"
     console.print(f"[{color}]{escape(str(result))}[/]")
     if store_url:
-        console.print(f"[dim]recorded in {escape(store_url)}; details: pipeline-lab runs show {result.run_id[:8]}[/]")
+        console.print(
+            f"[dim]recorded in {escape(store_url)}; details: pipeline-lab runs show {result.run_id[:8]}[/]"
+        )
 
 
 def run_demo(example_dir: Path) -> int:
@@ -111,5 +127,7 @@ def run_demo(example_dir: Path) -> int:
     print("Next:")
     print("  pipeline-lab runs                      # the recorded runs")
     print(f"  pipeline-lab run {notebook} -p min_amount=100")
-    print("  make lab                               # open the notebook in JupyterLab and run the cells")
+    print(
+        "  make lab                               # open the notebook in JupyterLab and run the cells"
+    )
     return code

@@ -22,9 +22,15 @@ def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:
         table.add_column(column)
     for r in runs:
         data = r.to_dict()
-        table.add_row(data["run_id"][:8], data["pipeline"], data["status"], data.get("source") or "",
-                      str(data["started_at"])[:19], format_duration(data.get("duration_s")),
-                      str(data.get("nodes", "")))
+        table.add_row(
+            data["run_id"][:8],
+            data["pipeline"],
+            data["status"],
+            data.get("source") or "",
+            str(data["started_at"])[:19],
+            format_duration(data.get("duration_s")),
+            str(data.get("nodes", "")),
+        )
     console = Console(highlight=False)
     if not runs:
         console.print("no runs recorded yet; try: pipeline-lab run NOTEBOOK")
@@ -46,17 +52,25 @@ def show_run(run_id: str, *, as_json: bool) -> int:
     from rich.table import Table
 
     console = Console(highlight=False)
-    console.print(f"run [bold]{data['run_id']}[/] of pipeline [bold]{escape(data['pipeline'])}[/]: "
-                  f"{data['status']} ({data.get('source')}, {data.get('executor')})")
-    console.print(f"started {data['started_at']}, took {format_duration(data.get('duration_s'))}; "
-                  f"params {escape(json.dumps(data.get('params') or {}, default=str))}")
+    console.print(
+        f"run [bold]{data['run_id']}[/] of pipeline [bold]{escape(data['pipeline'])}[/]: "
+        f"{data['status']} ({data.get('source')}, {data.get('executor')})"
+    )
+    console.print(
+        f"started {data['started_at']}, took {format_duration(data.get('duration_s'))}; "
+        f"params {escape(json.dumps(data.get('params') or {}, default=str))}"
+    )
     table = Table(header_style="bold")
     for column in ("node", "status", "rows", "time", "attempts", "error"):
         table.add_column(column)
     for node in data["nodes"]:
-        table.add_row(escape(node["name"]), node["status"],
-                      f"{node['rows']:,}" if node.get("rows") is not None else "",
-                      format_duration(node.get("duration_s")), str(node.get("attempts") or ""),
-                      escape((node.get("error") or "").splitlines()[0] if node.get("error") else ""))
+        table.add_row(
+            escape(node["name"]),
+            node["status"],
+            f"{node['rows']:,}" if node.get("rows") is not None else "",
+            format_duration(node.get("duration_s")),
+            str(node.get("attempts") or ""),
+            escape((node.get("error") or "").splitlines()[0] if node.get("error") else ""),
+        )
     console.print(table)
     return 0 if data["status"] == "succeeded" else 1

@@ -23,8 +23,14 @@ def component_issues(node: Node) -> list[Issue]:
 
     if node.component not in COMPONENTS:
         known = ", ".join(COMPONENTS.names()) or "none are installed yet"
-        return [Issue("unknown-component", f"unknown component '{node.component}' (known: {known})",
-                      node.name, did_you_mean(node.component or "", COMPONENTS.names()))]
+        return [
+            Issue(
+                "unknown-component",
+                f"unknown component '{node.component}' (known: {known})",
+                node.name,
+                did_you_mean(node.component or "", COMPONENTS.names()),
+            )
+        ]
     return []
 
 

@@ -22,7 +22,9 @@ class Executor(Protocol):
 EXECUTORS: Registry[Executor] = Registry("executor", entry_point_group="pipeline_lab.executors")
 
 
-def _failed_dependency(name: str, deps: Mapping[str, tuple[str, ...]], runner: NodeRunner) -> str | None:
+def _failed_dependency(
+    name: str, deps: Mapping[str, tuple[str, ...]], runner: NodeRunner
+) -> str | None:
     for dep in deps[name]:
         if dep in runner.run.node_runs and not runner.run.node_runs[dep].status.ok:
             return dep
@@ -42,7 +44,9 @@ def run_sequential(deps: Mapping[str, tuple[str, ...]], runner: NodeRunner) -> N
 
 
 @EXECUTORS.register("threads")
-def run_threads(deps: Mapping[str, tuple[str, ...]], runner: NodeRunner, max_workers: int | None = None) -> None:
+def run_threads(
+    deps: Mapping[str, tuple[str, ...]], runner: NodeRunner, max_workers: int | None = None
+) -> None:
     """Independent nodes in parallel threads, each as soon as its inputs are ready."""
     __tracebackhide__ = True
     selected = set(deps)

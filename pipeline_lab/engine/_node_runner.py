@@ -80,11 +80,19 @@ class NodeRunner:
                 if not isinstance(exc, Exception):
                     raise
                 if result.attempts <= policy.retries and retryable(exc):
-                    delay = next_delay(result.attempts, policy.delay, policy.factor, policy.cap, self.rng)
+                    delay = next_delay(
+                        result.attempts, policy.delay, policy.factor, policy.cap, self.rng
+                    )
                     result.status = NodeStatus.RETRYING
                     result.error = _summary(exc)
-                    self.hooks.call("on_node_retry", self.run, node=node, attempt=result.attempts,
-                                    error=exc, delay=delay)
+                    self.hooks.call(
+                        "on_node_retry",
+                        self.run,
+                        node=node,
+                        attempt=result.attempts,
+                        error=exc,
+                        delay=delay,
+                    )
                     self.sleep(delay)
                     continue
                 self._fail(node, result, exc)
@@ -129,7 +137,8 @@ class NodeRunner:
             # A Python thread cannot be killed: it finishes in the background, its result is dropped.
             raise NodeTimeoutError(
                 f"timed out after {node.timeout:g}s; its late result will be discarded",
-                node=node.name, hint="raise --timeout, or make the node faster",
+                node=node.name,
+                hint="raise --timeout, or make the node faster",
             )
         if "error" in box:
             raise box["error"]
@@ -169,7 +178,9 @@ class NodeRunner:
         last = eval(compiled.last, namespace) if compiled.last is not None else None
         if node.output_name is not None:
             # `report = ...` then `report.head()`: the output is all of report, the cell shows its head.
-            return namespace[node.output_name], last if compiled.last is not None else namespace[node.output_name]
+            return namespace[node.output_name], last if compiled.last is not None else namespace[
+                node.output_name
+            ]
         return last, last
 
 

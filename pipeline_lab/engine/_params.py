@@ -22,7 +22,10 @@ class Params(Mapping[str, Any]):
         except KeyError:
             if name.startswith("__"):
                 raise AttributeError(name) from None
-            hint = did_you_mean(name, self._values) or f"parameters: {', '.join(self._values) or 'none'}"
+            hint = (
+                did_you_mean(name, self._values)
+                or f"parameters: {', '.join(self._values) or 'none'}"
+            )
             raise AttributeError(f"the pipeline has no parameter '{name}' ({hint})") from None
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -166,7 +166,8 @@ def _check_params(pipeline: Pipeline, params: Mapping[str, Any]) -> dict[str, An
         known = ", ".join(pipeline.params) or "none"
         raise PipelineDefinitionError(
             f"unknown parameter(s) {', '.join(map(repr, unknown))} for pipeline '{pipeline.name}' (parameters: {known})",
-            hint=did_you_mean(unknown[0], pipeline.params) or "declare it in the notebook's parameters cell",
+            hint=did_you_mean(unknown[0], pipeline.params)
+            or "declare it in the notebook's parameters cell",
         )
     return dict(params)
 

@@ -48,7 +48,9 @@ class InteractiveSession:
     def new(self, name: str) -> Pipeline:
         """Start a new, empty pipeline called ``name``."""
         if not name.isidentifier():
-            raise PipelineDefinitionError(f"'{name}' is not a valid pipeline name", hint="use a Python identifier")
+            raise PipelineDefinitionError(
+                f"'{name}' is not a valid pipeline name", hint="use a Python identifier"
+            )
         self.pipeline = Pipeline(name)
         self.last_runs.clear()
         return self.pipeline
@@ -62,9 +64,13 @@ class InteractiveSession:
         self._sync_notebook_params(candidate)
         # A --no-run cell may name nodes defined further down; running it would need them.
         tolerated = {"missing-input"} if not header.run else set()
-        errors = [i for i in candidate.validate(known=self.namespace.keys())
-                  if i.severity == "error" and i.code not in tolerated
-                  and (i.node == node.name or i.code == "cycle")]
+        errors = [
+            i
+            for i in candidate.validate(known=self.namespace.keys())
+            if i.severity == "error"
+            and i.code not in tolerated
+            and (i.node == node.name or i.code == "cycle")
+        ]
         if errors:
             lines = "\n".join(f"  - {issue}" for issue in errors)
             raise PipelineDefinitionError(f"cannot define node '{node.name}':\n{lines}", node=None)
@@ -74,7 +80,11 @@ class InteractiveSession:
         return node, self.run(only=[node.name], reuse=True)
 
     def run(
-        self, only: Iterable[str] | None = None, from_: str | None = None, *, reuse: bool | None = None
+        self,
+        only: Iterable[str] | None = None,
+        from_: str | None = None,
+        *,
+        reuse: bool | None = None,
     ) -> RunResult:
         """Run nodes with the kernel's globals; bind each output in the namespace.
 
@@ -83,10 +93,20 @@ class InteractiveSession:
         """
         if reuse is None:
             reuse = bool(only or from_)
-        values = {n: self.namespace[n] for n in self.pipeline.nodes if n in self.namespace} if reuse else {}
+        values = (
+            {n: self.namespace[n] for n in self.pipeline.nodes if n in self.namespace}
+            if reuse
+            else {}
+        )
         result = run_pipeline(
-            self.pipeline, executor=self.executor, only=list(only) if only else None, from_=from_,
-            hooks=self.hooks, values=values, globals_=self._globals(), source="kernel",
+            self.pipeline,
+            executor=self.executor,
+            only=list(only) if only else None,
+            from_=from_,
+            hooks=self.hooks,
+            values=values,
+            globals_=self._globals(),
+            source="kernel",
         )
         for name, value in result.outputs.items():
             self.namespace[name] = value
@@ -106,7 +126,9 @@ class InteractiveSession:
                 pipeline = Pipeline.from_notebook(notebook)
             pipeline.name = self.pipeline.name
         else:
-            pipeline = Pipeline(self.pipeline.name, self.pipeline.params, param_code=self.pipeline.param_code)
+            pipeline = Pipeline(
+                self.pipeline.name, self.pipeline.params, param_code=self.pipeline.param_code
+            )
             for index, source in enumerate(history):
                 if not source.strip() or source.lstrip().startswith(("%", "!", "get_ipython(")):
                     continue

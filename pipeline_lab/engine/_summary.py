@@ -5,11 +5,19 @@ from __future__ import annotations
 from pipeline_lab.engine.result import NodeRun, NodeStatus, RunResult
 
 MARK = {
-    NodeStatus.SUCCEEDED: "✓", NodeStatus.CACHED: "✓", NodeStatus.FAILED: "✗",
-    NodeStatus.SKIPPED: "–", NodeStatus.PENDING: "·", NodeStatus.RUNNING: "…",
+    NodeStatus.SUCCEEDED: "✓",
+    NodeStatus.CACHED: "✓",
+    NodeStatus.FAILED: "✗",
+    NodeStatus.SKIPPED: "–",
+    NodeStatus.PENDING: "·",
+    NodeStatus.RUNNING: "…",
     NodeStatus.RETRYING: "↻",
 }
-COLOR = {NodeStatus.SUCCEEDED: "#1a7f37", NodeStatus.FAILED: "#cf222e", NodeStatus.SKIPPED: "#6e7781"}
+COLOR = {
+    NodeStatus.SUCCEEDED: "#1a7f37",
+    NodeStatus.FAILED: "#cf222e",
+    NodeStatus.SKIPPED: "#6e7781",
+}
 
 
 def format_duration(seconds: float | None) -> str:

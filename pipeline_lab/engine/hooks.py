@@ -15,7 +15,6 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-
 if TYPE_CHECKING:
     from pipeline_lab.engine.result import NodeRun, Run, RunResult
     from pipeline_lab.graph import Node
@@ -37,7 +36,13 @@ class RunHooks:
         """``node`` starts its first attempt, on the thread that runs it."""
 
     def on_node_retry(
-        self, *, run: Run, node: Node, attempt: int, error: BaseException, delay: float,
+        self,
+        *,
+        run: Run,
+        node: Node,
+        attempt: int,
+        error: BaseException,
+        delay: float,
         **future: Any,
     ) -> None:
         """Attempt ``attempt`` of ``node`` failed with ``error``; the next starts in ``delay`` s."""

@@ -32,7 +32,9 @@ class NodeStatus(str, enum.Enum):
         return self in (NodeStatus.SUCCEEDED, NodeStatus.CACHED)
 
 
-_FINISHED = frozenset({NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.CACHED})
+_FINISHED = frozenset(
+    {NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.CACHED}
+)
 
 
 @dataclass
@@ -126,7 +128,10 @@ class RunResult:
             "report_errors": {str(k): v for k, v in self.report_errors.items()},
             "hook_errors": list(self.hook_errors),
             "nodes": {
-                name: {k: run.to_dict()[k] for k in ("status", "rows", "duration_s", "attempts", "error")}
+                name: {
+                    k: run.to_dict()[k]
+                    for k in ("status", "rows", "duration_s", "attempts", "error")
+                }
                 for name, run in self.node_runs.items()
             },
         }

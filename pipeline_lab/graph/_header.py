@@ -19,20 +19,49 @@ class _Parser(argparse.ArgumentParser):
 
 def _build_parser() -> _Parser:
     parser = _Parser(
-        prog=CELL_MAGIC, add_help=False, allow_abbrev=False,
+        prog=CELL_MAGIC,
+        add_help=False,
+        allow_abbrev=False,
         usage="%(prog)s NAME [--inputs NODE ...] [--check EXPR]... [--retries N] [--retry-delay S]\n"
         "                  [--timeout S] [--no-run] [--tags TAG ...] [--component KIND]",
     )
-    parser.add_argument("name", help="node name (a Python identifier); the cell's output is bound to it")
+    parser.add_argument(
+        "name", help="node name (a Python identifier); the cell's output is bound to it"
+    )
     # ``--inputs`` with no names: the node takes no inputs, whatever names the cell reads.
-    parser.add_argument("--inputs", nargs="*", metavar="NODE", help="inputs, instead of the names the cell reads")
-    parser.add_argument("--check", action="append", default=[], metavar="EXPR", help="SQL condition every output row must satisfy")
-    parser.add_argument("--retries", type=int, default=0, metavar="N", help="retry a failing node N times")
-    parser.add_argument("--retry-delay", type=float, default=1.0, metavar="S", help="base delay of the exponential backoff")
-    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="fail the node after S seconds")
-    parser.add_argument("--no-run", action="store_true", help="register the node without running it")
+    parser.add_argument(
+        "--inputs", nargs="*", metavar="NODE", help="inputs, instead of the names the cell reads"
+    )
+    parser.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="SQL condition every output row must satisfy",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=0, metavar="N", help="retry a failing node N times"
+    )
+    parser.add_argument(
+        "--retry-delay",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="base delay of the exponential backoff",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, metavar="S", help="fail the node after S seconds"
+    )
+    parser.add_argument(
+        "--no-run", action="store_true", help="register the node without running it"
+    )
     parser.add_argument("--tags", nargs="+", default=[], metavar="TAG")
-    parser.add_argument("--component", default=None, metavar="KIND", help="a library component; the body is its YAML parameters")
+    parser.add_argument(
+        "--component",
+        default=None,
+        metavar="KIND",
+        help="a library component; the body is its YAML parameters",
+    )
     return parser
 
 
@@ -51,7 +80,9 @@ def parse_header(line: str, body: str) -> CellHeader:
     try:
         argv = shlex.split(line)
     except ValueError as exc:
-        raise PipelineDefinitionError(f"cannot parse '{CELL_MAGIC} {line}': {exc}", hint=USAGE) from None
+        raise PipelineDefinitionError(
+            f"cannot parse '{CELL_MAGIC} {line}': {exc}", hint=USAGE
+        ) from None
     if not argv:
         raise PipelineDefinitionError(f"{CELL_MAGIC} needs a node name", hint=USAGE)
     args = _PARSER.parse_args(argv)
@@ -105,7 +136,7 @@ def _number(value: float) -> str:
 
 
 def _quote(text: str) -> str:
-    if text and not any(c in text for c in "\"\\$`") and text != shlex.quote(text):
+    if text and not any(c in text for c in '"\\$`') and text != shlex.quote(text):
         return f'"{text}"'
     return shlex.quote(text)
 

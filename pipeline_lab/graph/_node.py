@@ -43,7 +43,9 @@ class Node:
     func: Callable[..., Any] | None = field(default=None, compare=False)
 
     @classmethod
-    def from_function(cls, func: Callable[..., Any], name: str | None = None, **options: Any) -> Node:
+    def from_function(
+        cls, func: Callable[..., Any], name: str | None = None, **options: Any
+    ) -> Node:
         """A node that calls ``func``; its inputs are the function's parameter names."""
         return cls(name=name or func.__name__, func=func, **options)
 

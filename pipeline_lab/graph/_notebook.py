@@ -69,7 +69,9 @@ def notebook_parameters(path: str | Path) -> tuple[dict[str, Any], str | None]:
     """The names and literal defaults of a notebook's ``parameters`` cell, and its code."""
     pipeline = Pipeline(Path(path).stem)
     for index, cell in enumerate(_load_cells(Path(path))):
-        if cell.get("cell_type") == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
+        if cell.get("cell_type") == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get(
+            "tags", []
+        ):
             where = f"{Path(path).name}, cell {index}"
             _read_parameters(pipeline, _strip_magics(_source(cell), where), where)
     return pipeline.params, pipeline.param_code
@@ -78,10 +80,13 @@ def notebook_parameters(path: str | Path) -> tuple[dict[str, Any], str | None]:
 def _load_cells(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise PipelineDefinitionError(
-            f"notebook '{path}' does not exist", hint="check the path (it is relative to the current directory)"
+            f"notebook '{path}' does not exist",
+            hint="check the path (it is relative to the current directory)",
         )
     if path.is_dir():
-        raise PipelineDefinitionError(f"'{path}' is a directory, not a notebook", hint="pass a .ipynb file")
+        raise PipelineDefinitionError(
+            f"'{path}' is a directory, not a notebook", hint="pass a .ipynb file"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -91,7 +96,8 @@ def _load_cells(path: Path) -> list[dict[str, Any]]:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise PipelineDefinitionError(
-            f"'{path}' is not a Jupyter notebook (no 'cells' list)", hint="pass a .ipynb file saved by Jupyter"
+            f"'{path}' is not a Jupyter notebook (no 'cells' list)",
+            hint="pass a .ipynb file saved by Jupyter",
         )
     if data.get("nbformat", 4) < 4:
         raise PipelineDefinitionError(
@@ -125,7 +131,9 @@ def _strip_magics(source: str, where: str, pipeline: Pipeline | None = None) -> 
         if not match:
             continue
         if not _SILENT_MAGICS.match(line.strip()) and pipeline is not None:
-            _notice(pipeline, f"{where}: skipped '{line.strip()}' in headless runs (IPython syntax)")
+            _notice(
+                pipeline, f"{where}: skipped '{line.strip()}' in headless runs (IPython syntax)"
+            )
         lines[i] = f"{match.group(1)}pass"
     return "\n".join(lines)
 
@@ -151,11 +159,13 @@ def _read_parameters(pipeline: Pipeline, code: str, where: str) -> None:
 
 def _read_node(pipeline: Pipeline, source: str, where: str) -> None:
     header, _, body = source.partition("\n")
-    line = header[len(CELL_MAGIC):]
+    line = header[len(CELL_MAGIC) :]
     try:
         node = parse_header(line, body).node
     except PipelineDefinitionError as exc:
-        raise PipelineDefinitionError(f"{where}: {exc.message}", node=exc.node, hint=exc.hint) from None
+        raise PipelineDefinitionError(
+            f"{where}: {exc.message}", node=exc.node, hint=exc.hint
+        ) from None
     if node.name in pipeline.nodes:
         pipeline.duplicates.append(node.name)
     pipeline.add(node)
@@ -164,8 +174,12 @@ def _read_node(pipeline: Pipeline, source: str, where: str) -> None:
 def write_notebook(pipeline: Pipeline, path: str | Path) -> Path:
     """Write ``pipeline`` as a notebook that :func:`read_notebook` reads back the same."""
     path = Path(path)
-    cells = [_markdown(f"# {pipeline.name}\n\nA Pipeline Lab pipeline: run it with "
-                       f"`pipeline-lab run {path.name}`.")]
+    cells = [
+        _markdown(
+            f"# {pipeline.name}\n\nA Pipeline Lab pipeline: run it with "
+            f"`pipeline-lab run {path.name}`."
+        )
+    ]
     param_code = pipeline.param_code
     if param_code is None and pipeline.params:
         param_code = "\n".join(f"{k} = {v!r}" for k, v in pipeline.params.items())
@@ -177,7 +191,8 @@ def write_notebook(pipeline: Pipeline, path: str | Path) -> Path:
         node = pipeline.nodes[name]
         if node.func is not None:
             raise PipelineDefinitionError(
-                "a function node cannot be written to a notebook", node=name,
+                "a function node cannot be written to a notebook",
+                node=name,
                 hint="define the node as a %%pipeline cell instead",
             )
         if node.component:
@@ -203,7 +218,10 @@ def write_notebook(pipeline: Pipeline, path: str | Path) -> Path:
 
 def _code(source: str, tags: list[str] | None = None) -> dict[str, Any]:
     cell: dict[str, Any] = {
-        "cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
         "source": source.splitlines(keepends=True),
     }
     if tags:
@@ -212,7 +230,9 @@ def _code(source: str, tags: list[str] | None = None) -> dict[str, Any]:
 
 
 def _markdown(source: str) -> dict[str, Any]:
-    return _with_id({"cell_type": "markdown", "metadata": {}, "source": source.splitlines(keepends=True)})
+    return _with_id(
+        {"cell_type": "markdown", "metadata": {}, "source": source.splitlines(keepends=True)}
+    )
 
 
 def _with_id(cell: dict[str, Any]) -> dict[str, Any]:

@@ -143,8 +143,13 @@ class Pipeline:
 
     def copy(self) -> Pipeline:
         """A shallow copy: same (immutable) nodes and cells, independent node list."""
-        other = Pipeline(self.name, self.params, param_code=self.param_code, setup=self.setup,
-                         reports=self.reports)
+        other = Pipeline(
+            self.name,
+            self.params,
+            param_code=self.param_code,
+            setup=self.setup,
+            reports=self.reports,
+        )
         other.nodes = dict(self._nodes)
         other.duplicates = list(self.duplicates)
         return other
@@ -179,7 +184,9 @@ class Pipeline:
                 wanted = node.candidate_inputs()
             except PipelineDefinitionError:
                 wanted = frozenset()
-            deps[name] = tuple(sorted((n for n in wanted if n in position), key=position.__getitem__))
+            deps[name] = tuple(
+                sorted((n for n in wanted if n in position), key=position.__getitem__)
+            )
         return deps
 
     def parameters_of(self, name: str) -> tuple[str, ...]:
@@ -343,6 +350,11 @@ class Pipeline:
         from pipeline_lab.engine import run_pipeline
 
         return run_pipeline(
-            self, params=params, executor=executor, only=only, from_=from_,
-            hooks=hooks, **options,
+            self,
+            params=params,
+            executor=executor,
+            only=only,
+            from_=from_,
+            hooks=hooks,
+            **options,
         )

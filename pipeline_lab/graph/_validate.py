@@ -40,8 +40,12 @@ def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Iss
     issues: list[Issue] = []
     for name in pipeline.duplicates:
         issues.append(
-            Issue("duplicate-node", f"node '{name}' is defined by more than one cell", name,
-                  "rename one of the cells or delete the older one")
+            Issue(
+                "duplicate-node",
+                f"node '{name}' is defined by more than one cell",
+                name,
+                "rename one of the cells or delete the older one",
+            )
         )
     defined = set(pipeline.nodes) | set(pipeline.params) | {PARAMS_NAME}
     outside = set(BUILTIN_NAMES) | pipeline.setup_names() | set(known or ())
@@ -71,11 +75,23 @@ def _node_issues(
     node = pipeline.nodes[name]
     issues: list[Issue] = []
     if not node.is_valid_name:
-        issues.append(Issue("bad-name", f"'{name}' is not a valid Python identifier", name,
-                            "use letters, digits and underscores, not starting with a digit"))
+        issues.append(
+            Issue(
+                "bad-name",
+                f"'{name}' is not a valid Python identifier",
+                name,
+                "use letters, digits and underscores, not starting with a digit",
+            )
+        )
     elif name == PARAMS_NAME:  # its output would hide the parameters from every other node
-        issues.append(Issue("bad-name", f"'{name}' is reserved for the pipeline parameters", name,
-                            "give the node another name"))
+        issues.append(
+            Issue(
+                "bad-name",
+                f"'{name}' is reserved for the pipeline parameters",
+                name,
+                "give the node another name",
+            )
+        )
     if node.component is not None:
         issues.extend(pipeline.component_issues(node))
     if node.checks:
@@ -87,25 +103,44 @@ def _node_issues(
     except PipelineDefinitionError as exc:
         return [*issues, Issue("syntax", exc.message, name, exc.hint)]
     for missing in sorted(set(node.inputs or ()) - defined):
-        issues.append(Issue("missing-input", f"input '{missing}' is not a node or parameter", name,
-                            did_you_mean(missing, defined) or "define that node first"))
+        issues.append(
+            Issue(
+                "missing-input",
+                f"input '{missing}' is not a node or parameter",
+                name,
+                did_you_mean(missing, defined) or "define that node first",
+            )
+        )
     if node.code is not None and node.inputs is None and check_free_names:
         for missing in sorted(analysis.reads - defined - outside):
-            issues.append(Issue(
-                "missing-input",
-                f"reads '{missing}', which no node, parameter or setup cell defines", name,
-                did_you_mean(missing, defined | outside - BUILTIN_NAMES)
-                or f"add a node or setup cell that defines '{missing}'",
-            ))
+            issues.append(
+                Issue(
+                    "missing-input",
+                    f"reads '{missing}', which no node, parameter or setup cell defines",
+                    name,
+                    did_you_mean(missing, defined | outside - BUILTIN_NAMES)
+                    or f"add a node or setup cell that defines '{missing}'",
+                )
+            )
     for attribute in sorted(analysis.param_attributes - set(pipeline.params)):
-        issues.append(Issue(
-            "unknown-parameter", f"reads params.{attribute}, which is not a pipeline parameter",
-            name, did_you_mean(attribute, pipeline.params)
-            or f"add '{attribute} = ...' to the parameters cell",
-        ))
+        issues.append(
+            Issue(
+                "unknown-parameter",
+                f"reads params.{attribute}, which is not a pipeline parameter",
+                name,
+                did_you_mean(attribute, pipeline.params)
+                or f"add '{attribute} = ...' to the parameters cell",
+            )
+        )
     for other in sorted((analysis.assigns & set(pipeline.nodes)) - {name}):
-        issues.append(Issue("duplicate-output", f"assigns '{other}', the output of node '{other}'",
-                            name, f"rename the variable, or read '{other}' without assigning it"))
+        issues.append(
+            Issue(
+                "duplicate-output",
+                f"assigns '{other}', the output of node '{other}'",
+                name,
+                f"rename the variable, or read '{other}' without assigning it",
+            )
+        )
     return issues
 
 
@@ -121,15 +156,19 @@ def _cycle_issues(pipeline: Pipeline) -> list[Issue]:
         path.append(name)
         for dep in pipeline.dependencies(name):
             if state.get(dep) == 1:
-                cycle = [*path[path.index(dep):], dep]
+                cycle = [*path[path.index(dep) :], dep]
                 key = frozenset(cycle)
                 if key not in seen_cycles:
                     seen_cycles.add(key)
-                    issues.append(Issue(
-                        "cycle", f"cycle: {' -> '.join(cycle)}", dep,
-                        "a node cannot depend on its own output; break the cycle by renaming "
-                        "one variable or setting --inputs",
-                    ))
+                    issues.append(
+                        Issue(
+                            "cycle",
+                            f"cycle: {' -> '.join(cycle)}",
+                            dep,
+                            "a node cannot depend on its own output; break the cycle by renaming "
+                            "one variable or setting --inputs",
+                        )
+                    )
             elif dep not in state:
                 visit(dep)
         path.pop()

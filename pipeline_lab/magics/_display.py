@@ -9,11 +9,14 @@ from pipeline_lab.engine import NodeRun, NodeStatus
 from pipeline_lab.engine._summary import COLOR, MARK, format_duration
 from pipeline_lab.graph import Pipeline
 
+
 class NodeTable:
     """The pipeline's nodes with their inputs and last run, as text or as an HTML table."""
 
     def __init__(
-        self, pipeline: Pipeline, runs: dict[str, NodeRun],
+        self,
+        pipeline: Pipeline,
+        runs: dict[str, NodeRun],
         view: Literal["show", "status", "nodes"] = "show",
     ) -> None:
         self.pipeline = pipeline
@@ -30,17 +33,21 @@ class NodeTable:
             node = self.pipeline.nodes[name]
             run = self.runs.get(name)
             status = run.status if run else NodeStatus.PENDING
-            rows.append({
-                "node": name,
-                "kind": node.kind if not node.component else f"component:{node.component}",
-                "inputs": ", ".join([*self.pipeline.dependencies(name), *self.pipeline.parameters_of(name)]),
-                "status": f"{MARK[status]} {status.value}",
-                "rows": f"{run.rows:,}" if run and run.rows is not None else "",
-                "time": format_duration(run.duration_s) if run else "",
-                "checks": str(len(node.checks)) if node.checks else "",
-                "error": (run.error or "").splitlines()[0] if run and run.error else "",
-                "_status": status.value,
-            })
+            rows.append(
+                {
+                    "node": name,
+                    "kind": node.kind if not node.component else f"component:{node.component}",
+                    "inputs": ", ".join(
+                        [*self.pipeline.dependencies(name), *self.pipeline.parameters_of(name)]
+                    ),
+                    "status": f"{MARK[status]} {status.value}",
+                    "rows": f"{run.rows:,}" if run and run.rows is not None else "",
+                    "time": format_duration(run.duration_s) if run else "",
+                    "checks": str(len(node.checks)) if node.checks else "",
+                    "error": (run.error or "").splitlines()[0] if run and run.error else "",
+                    "_status": status.value,
+                }
+            )
         return rows
 
     def _columns(self) -> list[str]:
@@ -53,7 +60,9 @@ class NodeTable:
     def __repr__(self) -> str:
         rows = self._rows()
         if not rows:
-            return f"pipeline '{self.pipeline.name}' has no nodes yet; define one with %%pipeline NAME"
+            return (
+                f"pipeline '{self.pipeline.name}' has no nodes yet; define one with %%pipeline NAME"
+            )
         columns = self._columns()
         widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
         lines = [f"pipeline '{self.pipeline.name}' ({len(rows)} nodes)"]

@@ -10,10 +10,16 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
-from pipeline_lab.engine import InteractiveSession, NodeStatus, RunResult, user_frames
+from pipeline_lab.engine import (
+    InteractiveSession,
+    NodeStatus,
+    RunResult,
+    node_summary,
+    run_summary,
+    user_frames,
+)
 from pipeline_lab.errors import NodeExecutionError, PipelineLabError
 from pipeline_lab.graph._header import USAGE as CELL_USAGE
-from pipeline_lab.engine import node_summary, run_summary
 from pipeline_lab.magics._display import NodeTable
 
 HELP = f"""Pipeline Lab magics
@@ -65,7 +71,9 @@ def session_of(shell: Any) -> InteractiveSession:
     return magics.session
 
 
-def show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+def show_error(
+    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+) -> list[str]:
     """IPython custom-exception handler: ``ErrorName: message`` with its hint, in red."""
     stb = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
     shell._showtraceback(etype, value, stb)
@@ -116,7 +124,10 @@ class PipelineMagics(Magics):
             result = session.run(only=args.only, from_=args.from_)
             display(NodeTable(session.pipeline, session.last_runs, "status"))
             if not result.ok:
-                raise NodeExecutionError(run_summary(result), hint="see %pipeline status; fix the node and re-run its cell")
+                raise NodeExecutionError(
+                    run_summary(result),
+                    hint="see %pipeline status; fix the node and re-run its cell",
+                )
             print(run_summary(result))
         elif args.verb == "remove":
             session.remove(args.name)
@@ -130,4 +141,6 @@ class PipelineMagics(Magics):
             history = self.shell.user_ns.get("In", [])[1:-1]  # without this %pipeline save cell
             pipeline = session.snapshot(history)
             version = PipelineBuilder().save(pipeline)
-            print(f"saved pipeline '{pipeline.name}' ({len(pipeline.nodes)} nodes) as version {version}")
+            print(
+                f"saved pipeline '{pipeline.name}' ({len(pipeline.nodes)} nodes) as version {version}"
+            )

@@ -31,7 +31,7 @@ def _parse(check: str, node: str) -> Any:
         raise QualityGateError(
             f"check {check!r} is not a valid SQL condition: {exc}",
             node=node,
-            hint="write a SQL boolean expression over the output's columns, e.g. \"amount > 0\"",
+            hint='write a SQL boolean expression over the output\'s columns, e.g. "amount > 0"',
         ) from None
 
 
@@ -57,16 +57,20 @@ def evaluate_check(frame: Any, check: str, *, node: str) -> CheckOutcome:
         raise QualityGateError(
             f"check {check!r} names column(s) the output does not have: {', '.join(missing)}",
             node=node,
-            hint=(did_you_mean(missing[0], df.columns) or "") + f" columns: {', '.join(df.columns)}",
+            hint=(did_you_mean(missing[0], df.columns) or "")
+            + f" columns: {', '.join(df.columns)}",
         )
     try:
         ok = df.select(expr.fill_null(False).alias("__ok__")).to_series()
     except Exception as exc:
-        raise QualityGateError(f"check {check!r} could not be evaluated: {exc}", node=node) from None
+        raise QualityGateError(
+            f"check {check!r} could not be evaluated: {exc}", node=node
+        ) from None
     if ok.dtype != pl.Boolean or len(ok) != df.height:
         raise QualityGateError(
             f"check {check!r} is not a condition (it gives {ok.dtype}, not one boolean per row)",
-            node=node, hint="compare values, e.g. \"amount > 0\" or \"status IN ('paid', 'open')\"",
+            node=node,
+            hint="compare values, e.g. \"amount > 0\" or \"status IN ('paid', 'open')\"",
         )
     index = "row"
     while index in df.columns:  # the frame's own "row" column must stay visible, not clash
@@ -94,6 +98,9 @@ class ChecksHook:
         if not is_frame(result.output):
             raise QualityGateError(
                 f"--check needs a frame output, but the node returned {type(result.output).__name__}",
-                node=node.name, hint="make the cell's last expression (or its NAME variable) a DataFrame",
+                node=node.name,
+                hint="make the cell's last expression (or its NAME variable) a DataFrame",
             )
-        result.checks = [evaluate_check(result.output, check, node=node.name) for check in node.checks]
+        result.checks = [
+            evaluate_check(result.output, check, node=node.name) for check in node.checks
+        ]

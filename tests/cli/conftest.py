@@ -7,8 +7,13 @@ import pytest
 
 
 def _cell(source: str, tags: list[str] | None = None) -> dict[str, object]:
-    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": tags or []},
-            "outputs": [], "source": source}
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {"tags": tags or []},
+        "outputs": [],
+        "source": source,
+    }
 
 
 @pytest.fixture
@@ -18,8 +23,11 @@ def write_notebook(tmp_path: Path):
     def write(*cells: str | tuple[str, str], name: str = "flow.ipynb") -> Path:
         nb = {
             "cells": [_cell(c[1], [c[0]]) if isinstance(c, tuple) else _cell(c) for c in cells],
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-            "nbformat": 4, "nbformat_minor": 5,
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
         }
         path = tmp_path / name
         path.write_text(json.dumps(nb))

@@ -67,7 +67,14 @@ def test_run_failure_exit_code_and_skips(failing):
 def test_run_table_shows_summary_and_users_traceback(failing, capsys):
     assert main(["run", str(failing)]) == 1
     out = capsys.readouterr().out
-    for text in ("boom", "failed", "skipped", "<pipeline node boom>", "return v / 0", "ZeroDivisionError"):
+    for text in (
+        "boom",
+        "failed",
+        "skipped",
+        "<pipeline node boom>",
+        "return v / 0",
+        "ZeroDivisionError",
+    ):
         assert text in out
     assert "_node_runner.py" not in out
 
@@ -97,8 +104,10 @@ def test_bad_params_are_refused(write_notebook, capsys, param, message):
 
 def test_parameter_value_reaches_nodes(write_notebook, tmp_path, capsys):
     out = tmp_path / "value.txt"
-    nb = write_notebook(("parameters", f"x = 1\nout = {str(out)!r}"),
-                        "%%pipeline written\nopen(out, 'w').write(repr(params.x))")
+    nb = write_notebook(
+        ("parameters", f"x = 1\nout = {str(out)!r}"),
+        "%%pipeline written\nopen(out, 'w').write(repr(params.x))",
+    )
     assert main(["run", str(nb), "-p", "x=__import__('os')", "--json"]) == 0
     assert out.read_text() == repr("__import__('os')")
 

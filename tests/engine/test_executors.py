@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from pipeline_lab import Node, NodeStatus, Pipeline, RetryPolicy, RunHooks
-from pipeline_lab.graph import Cell
 from pipeline_lab.engine import EXECUTORS
+from pipeline_lab.graph import Cell
 
 
 class StartOrder(RunHooks):
@@ -127,9 +127,16 @@ def test_fast_node_with_timeout_succeeds_and_reports_errors_normally() -> None:
 
 def test_a_timed_out_attempt_is_retried() -> None:
     pipeline = Pipeline("p")
-    pipeline.add(Node("slow_then_fast", code=(
-        "calls.append(1)\nif len(calls) == 1:\n    __import__('time').sleep(1)\nlen(calls)"
-    ), timeout=0.2, retry=RetryPolicy(retries=1, delay=0.01)))
+    pipeline.add(
+        Node(
+            "slow_then_fast",
+            code=(
+                "calls.append(1)\nif len(calls) == 1:\n    __import__('time').sleep(1)\nlen(calls)"
+            ),
+            timeout=0.2,
+            retry=RetryPolicy(retries=1, delay=0.01),
+        )
+    )
     pipeline.setup.append(Cell("calls = []"))
     result = pipeline.run(hooks=[])
     run = result.node_runs["slow_then_fast"]

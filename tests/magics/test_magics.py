@@ -10,7 +10,6 @@ from pipeline_lab.errors import NodeExecutionError, PipelineDefinitionError, Qua
 from pipeline_lab.magics import session_of
 
 
-
 def test_cell_defines_node_runs_it_binds_and_displays_the_value(shell, capsys):
     shell.run_cell("import polars as pl")
     result = shell.run_cell("%%pipeline orders\npl.DataFrame({'amount': [5, 20, 30]})")
@@ -33,7 +32,9 @@ def test_edges_come_from_the_names_a_cell_reads(shell):
 
 def test_output_is_the_assigned_name_and_the_cell_shows_its_last_expression(shell):
     shell.run_cell("import pandas as pd")
-    result = shell.run_cell("%%pipeline report\nreport = pd.DataFrame({'x': range(10)})\nreport.head(2)")
+    result = shell.run_cell(
+        "%%pipeline report\nreport = pd.DataFrame({'x': range(10)})\nreport.head(2)"
+    )
     assert result.success
     assert len(shell.user_ns["report"]) == 10
     assert isinstance(result.result, pd.DataFrame) and len(result.result) == 2  # shows the head
@@ -55,7 +56,9 @@ def test_parameters_by_attribute_and_bare_name(shell):
 
 def test_check_passes_and_is_summarised(shell, capsys):
     shell.run_cell("import polars as pl")
-    result = shell.run_cell("%%pipeline t --check 'x >= 0' --check \"x < 10\"\npl.DataFrame({'x': [1, 2]})")
+    result = shell.run_cell(
+        "%%pipeline t --check 'x >= 0' --check \"x < 10\"\npl.DataFrame({'x': [1, 2]})"
+    )
     assert result.success
     assert "2 checks passed" in capsys.readouterr().out
 
@@ -174,7 +177,9 @@ def test_show_html_escapes_data(shell):
     from pipeline_lab.magics._display import NodeTable
 
     shell.run_cell("%%pipeline evil\nraise ValueError('<script>alert(1)</script>')")
-    html = NodeTable(session_of(shell).pipeline, session_of(shell).last_runs, "status")._repr_html_()
+    html = NodeTable(
+        session_of(shell).pipeline, session_of(shell).last_runs, "status"
+    )._repr_html_()
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
@@ -199,11 +204,24 @@ def test_kernel_reads_bare_parameters_from_the_saved_notebook(shell, monkeypatch
     import json
 
     nb = tmp_path / "flow.ipynb"
-    nb.write_text(json.dumps({
-        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [],
-                   "execution_count": None, "source": "limit = 3"}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
-    }))
+    nb.write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "metadata": {"tags": ["parameters"]},
+                        "outputs": [],
+                        "execution_count": None,
+                        "source": "limit = 3",
+                    }
+                ],
+                "metadata": {},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
     monkeypatch.setenv("JPY_SESSION_NAME", str(nb))
     shell.run_cell("limit = 5")  # the kernel's current value wins over the cell's default
     shell.run_cell("%%pipeline capped\nlist(range(limit))")

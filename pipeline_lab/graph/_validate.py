@@ -47,11 +47,14 @@ def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Iss
                 "rename one of the cells or delete the older one",
             )
         )
-    defined = set(pipeline.nodes) | set(pipeline.params) | {PARAMS_NAME}
+    node_names = set(pipeline.nodes)
+    defined = node_names | set(pipeline.params) | {PARAMS_NAME}
     outside = set(BUILTIN_NAMES) | pipeline.setup_names() | set(known or ())
     check_free_names = known is not None or not pipeline.has_star_import()
     for node in pipeline.nodes.values():
-        issues.extend(_node_issues(pipeline, node.name, defined, outside, check_free_names))
+        issues.extend(
+            _node_issues(pipeline, node.name, node_names, defined, outside, check_free_names)
+        )
     # A bad setup cell stops every headless run; a bad report cell is only reported by the run.
     issues.extend(_cell_issues(pipeline.setup, "error"))
     issues.extend(_cell_issues(pipeline.reports, "warning"))
@@ -70,7 +73,12 @@ def _cell_issues(cells: Iterable[Cell], severity: Literal["error", "warning"]) -
 
 
 def _node_issues(
-    pipeline: Pipeline, name: str, defined: set[str], outside: set[str], check_free_names: bool
+    pipeline: Pipeline,
+    name: str,
+    node_names: set[str],
+    defined: set[str],
+    outside: set[str],
+    check_free_names: bool,
 ) -> list[Issue]:
     node = pipeline.nodes[name]
     issues: list[Issue] = []
@@ -122,7 +130,7 @@ def _node_issues(
                     or f"add a node or setup cell that defines '{missing}'",
                 )
             )
-    for attribute in sorted(analysis.param_attributes - set(pipeline.params)):
+    for attribute in sorted(analysis.param_attributes - pipeline.params.keys()):
         issues.append(
             Issue(
                 "unknown-parameter",
@@ -132,7 +140,7 @@ def _node_issues(
                 or f"add '{attribute} = ...' to the parameters cell",
             )
         )
-    for other in sorted((analysis.assigns & set(pipeline.nodes)) - {name}):
+    for other in sorted((analysis.assigns & node_names) - {name}):
         issues.append(
             Issue(
                 "duplicate-output",

@@ -50,10 +50,13 @@ class Record:
 class BatchWriter:
     """Writes :class:`Record` s of any number of runs, in order, from one daemon thread."""
 
-    def __init__(self, store: Store, *, batch_size: int = 2000, idle_s: float = 2.0) -> None:
+    def __init__(
+        self, store: Store, *, batch_size: int = 2000, idle_s: float = 2.0, linger_s: float = 0.02
+    ) -> None:
         self._store = store
         self._batch_size = batch_size
         self._idle_s = idle_s
+        self._linger_s = linger_s
         self._queue: queue.SimpleQueue[Record | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -123,11 +126,23 @@ class BatchWriter:
                         return
                 continue
             batch = [first]
+            # Let a running pipeline's records gather for a moment: one transaction for many
+            # node runs, and this thread does not take the GIL from the nodes once per record.
+            # A run's end record (or close) cuts the wait short, so no run waits for it.
+            lingering = first is not None and first.done is None
+            deadline = time.monotonic() + self._linger_s
             while len(batch) < self._batch_size:
+                remaining = deadline - time.monotonic()
                 try:
-                    batch.append(self._queue.get_nowait())
+                    if lingering and remaining > 0:
+                        record = self._queue.get(timeout=remaining)
+                    else:
+                        record = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                batch.append(record)
+                if record is None or record.done is not None:
+                    lingering = False
             records = [r for r in batch if r is not None]
             if records:
                 self._write(records)

@@ -80,7 +80,9 @@ def test_records_queued_while_the_writer_waits_share_one_transaction(tmp_path: P
         writer.submit(end)
         blocker.execute("ROLLBACK")
         assert writer.wait(end, timeout=10) == []
-        assert len(commits) == 2
+        # 101 records, at most two transactions: the start record may still be lingering
+        # when the node records arrive, and then all of them share one.
+        assert 1 <= len(commits) <= 2
         with store.session(write=False) as session:
             assert session.scalar(select(func.count()).select_from(NodeRunRecord)) == 100
             assert session.get(RunRecord, "a" * 32).status == "succeeded"

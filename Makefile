@@ -46,6 +46,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check pipeline_lab tests $(wildcard bench)
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 from pipeline_lab.errors import PipelineLabError
 
@@ -19,6 +19,12 @@ class Registry(Generic[T]):
         self.entry_point_group = entry_point_group
         self._items: dict[str, T] = {}
         self._entry_points_loaded = entry_point_group is None
+
+    @overload
+    def register(self, name: str) -> Callable[[T], T]: ...
+
+    @overload
+    def register(self, name: str, item: T) -> T: ...
 
     def register(self, name: str, item: T | None = None) -> Callable[[T], T] | T:
         """Register ``item`` under ``name``; without ``item``, return a decorator."""

@@ -1,0 +1,1 @@
+"""Connectors for SQL databases, files, HTTP APIs and streams (not built yet)."""

@@ -16,7 +16,12 @@ from pipeline_lab.registry import Registry
 
 
 class Executor(Protocol):
-    def __call__(self, deps: Mapping[str, tuple[str, ...]], runner: NodeRunner) -> None: ...
+    def __call__(
+        self,
+        deps: Mapping[str, tuple[str, ...]],
+        runner: NodeRunner,
+        max_workers: int | None = None,
+    ) -> None: ...
 
 
 EXECUTORS: Registry[Executor] = Registry("executor", entry_point_group="pipeline_lab.executors")
@@ -32,7 +37,9 @@ def _failed_dependency(
 
 
 @EXECUTORS.register("sequential")
-def run_sequential(deps: Mapping[str, tuple[str, ...]], runner: NodeRunner) -> None:
+def run_sequential(
+    deps: Mapping[str, tuple[str, ...]], runner: NodeRunner, max_workers: int | None = None
+) -> None:
     """One node at a time, in topological order (``deps`` is given in that order)."""
     __tracebackhide__ = True
     for name in deps:

@@ -93,10 +93,8 @@ def run_pipeline(
             run.node_runs[name].status = NodeStatus.SKIPPED
             run.node_runs[name].error = "skipped: the setup cells failed"
             manager.node_end(run, pipeline.nodes[name], run.node_runs[name])
-    elif run_executor is EXECUTORS.get("threads") and max_workers:
-        run_executor(deps, runner, max_workers=max_workers)  # type: ignore[call-arg]
     else:
-        run_executor(deps, runner)
+        run_executor(deps, runner, max_workers=max_workers)
     report_errors: dict[int, str] = {}
     if setup_error is None and (run_reports if run_reports is not None else globals_ is None):
         report_errors = _run_reports(pipeline, base, run)

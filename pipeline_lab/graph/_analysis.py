@@ -69,7 +69,9 @@ def compile_cell(code: str, *, filename: str, node: str | None = None) -> Compil
     tree = parse_cell(code, where=filename, node=node)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = compile(ast.Expression(tree.body.pop().value), filename, "eval")
+        expression = tree.body.pop()
+        assert isinstance(expression, ast.Expr)
+        last = compile(ast.Expression(expression.value), filename, "eval")
     return CompiledCell(body=compile(tree, filename, "exec"), last=last)
 
 

@@ -138,6 +138,7 @@ class PipelineMagics(Magics):
         elif args.verb == "save":
             from pipeline_lab.store import PipelineBuilder
 
+            assert self.shell is not None
             history = self.shell.user_ns.get("In", [])[1:-1]  # without this %pipeline save cell
             pipeline = session.snapshot(history)
             version = PipelineBuilder().save(pipeline)

@@ -1,0 +1,1 @@
+"""Papermill execution and the scheduler (not built yet)."""

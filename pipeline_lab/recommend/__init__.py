@@ -1,0 +1,1 @@
+"""Suggestions for transforms, joins and schema mappings (not built yet)."""

@@ -1,0 +1,1 @@
+"""The interactive graph widget and visual builder (not built yet)."""

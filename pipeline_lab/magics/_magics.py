@@ -141,7 +141,5 @@ class PipelineMagics(Magics):
             assert self.shell is not None
             history = self.shell.user_ns.get("In", [])[1:-1]  # without this %pipeline save cell
             pipeline = session.snapshot(history)
-            version = PipelineBuilder().save(pipeline)
-            print(
-                f"saved pipeline '{pipeline.name}' ({len(pipeline.nodes)} nodes) as version {version}"
-            )
+            saved = PipelineBuilder().save(pipeline)
+            print(f"saved pipeline '{saved.name}' ({saved.nodes} nodes) as version {saved.version}")

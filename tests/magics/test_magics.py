@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import polars as pl
 import pytest
@@ -229,3 +231,27 @@ def test_kernel_reads_bare_parameters_from_the_saved_notebook(shell, monkeypatch
     assert session.pipeline.parameters_of("capped") == ("limit",)
     assert session.pipeline.params["limit"] == 5
     assert shell.user_ns["capped"] == [0, 1, 2, 3, 4]
+
+
+def test_interactive_runs_are_recorded_and_save_versions_the_pipeline(shell, monkeypatch, capsys):
+    from pipeline_lab.store import PipelineBuilder, RunRepository
+
+    monkeypatch.setenv("PIPELINE_LAB_STORE", "on")
+    run = partial(shell.run_cell, store_history=True)  # as a notebook kernel does
+    run("import math")
+    run("%pipeline new kernel_flow")
+    run("%%pipeline radius\n2.0")
+    run("%%pipeline area\nmath.pi * radius ** 2")
+    runs = RunRepository().list_runs(pipeline="kernel_flow")
+    assert len(runs) == 2 and {r.source for r in runs} == {"kernel"}
+    detail = RunRepository().get_run(runs[0].run_id)
+    assert [n.name for n in detail.nodes] == ["area"] and detail.status == "succeeded"
+
+    assert run("%pipeline save").success
+    assert "saved pipeline 'kernel_flow' (2 nodes) as version 1" in capsys.readouterr().out
+    saved = PipelineBuilder().get("kernel_flow")
+    assert list(saved.nodes) == ["radius", "area"]
+    assert [c.code for c in saved.setup] == ["import math"]  # from the kernel's history
+    run("%%pipeline area\nround(math.pi * radius ** 2, 2)")
+    run("%pipeline save")
+    assert [v.version for v in PipelineBuilder().versions("kernel_flow")] == [1, 2]

@@ -112,6 +112,21 @@ def print_summary(console: Any, result: RunResult, store_url: str | None) -> Non
         )
 
 
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _program_name() -> str:
+    """How the user can type this command again (``.venv/bin/pipeline-lab`` after ``make``)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "pipeline-lab" and argv0.exists():
+        return _relative(argv0)
+    return "pipeline-lab"
+
+
 def run_demo(example_dir: Path) -> int:
     """Run the example pipeline, then say what happened and how to open it in JupyterLab."""
     notebook = example_dir / "sales_pipeline.ipynb"
@@ -124,10 +139,14 @@ def run_demo(example_dir: Path) -> int:
     print(f"  - results were written under {output}")
     print(f"  - the run and every node run were recorded in {settings().db_url}")
     print()
+    prog = _program_name()
+    steps = [
+        (f"{prog} runs", "the recorded runs ('runs show ID' for one)"),
+        (f"{prog} run {_relative(notebook)} -p min_amount=100", "again, with a parameter"),
+        ("make lab", f"JupyterLab on {example_dir.name}/: open {notebook.name}, Run All Cells"),
+    ]
+    width = max(len(command) for command, _ in steps)
     print("Next:")
-    print("  pipeline-lab runs                      # the recorded runs")
-    print(f"  pipeline-lab run {notebook} -p min_amount=100")
-    print(
-        "  make lab                               # open the notebook in JupyterLab and run the cells"
-    )
+    for command, why in steps:
+        print(f"  {command.ljust(width)}  # {why}")
     return code

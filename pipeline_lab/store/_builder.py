@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from pipeline_lab.errors import PipelineDefinitionError, StoreError
 from pipeline_lab.graph import Node, Pipeline
 from pipeline_lab.graph._validate import did_you_mean
-from pipeline_lab.store._engine import Store, open_store
+from pipeline_lab.store._engine import Repository
 from pipeline_lab.store._json import strict_json
 from pipeline_lab.store._models import (
     NAME_LENGTH,
@@ -47,7 +47,7 @@ class VersionSummary:
     created_at: datetime
 
 
-class PipelineBuilder:
+class PipelineBuilder(Repository):
     """Create, read, update and delete saved pipelines; every save is a new version.
 
     A pipeline is checked with :meth:`Pipeline.check` before anything is written, so the
@@ -65,16 +65,6 @@ class PipelineBuilder:
     >>> builder.add_node("sales", Node("total", code="sum(orders)"))
     >>> builder.get("sales").order()
     """
-
-    def __init__(self, store: Store | None = None) -> None:
-        self._store = store
-
-    @property
-    def store(self) -> Store:
-        """The store in use (the configured one is opened on first use)."""
-        if self._store is None:
-            self._store = open_store()
-        return self._store
 
     # -- whole pipelines -----------------------------------------------------------------
     def create(self, pipeline: Pipeline, message: str | None = None) -> VersionSummary:

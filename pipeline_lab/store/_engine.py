@@ -302,3 +302,16 @@ def reason(exc: BaseException, url: URL) -> str:
 
 def _default_port(url: URL) -> int | str:
     return {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(url.get_backend_name(), "?")
+
+
+class Repository:
+    """Base of the store's repositories: the configured store is opened on first use."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        self._store = store
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store()
+        return self._store

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from pipeline_lab.errors import StoreError
-from pipeline_lab.store._engine import Store, open_store
+from pipeline_lab.store._engine import Repository
 from pipeline_lab.store._models import NodeRunRecord, RunRecord
 
 _HEX = re.compile(r"[0-9a-f]+")
@@ -110,7 +110,7 @@ class RunDetail(_RunFields):
         raise KeyError(name)
 
 
-class RunRepository:
+class RunRepository(Repository):
     """Read the runs a store holds.
 
     Parameters
@@ -122,18 +122,8 @@ class RunRepository:
     --------
     >>> runs = RunRepository()
     >>> latest = runs.list_runs(limit=1)[0]
-    >>> runs.get_run(latest.run_id[:6]).node_runs
+    >>> runs.get_run(latest.run_id[:6]).nodes
     """
-
-    def __init__(self, store: Store | None = None) -> None:
-        self._store = store
-
-    @property
-    def store(self) -> Store:
-        """The store in use (the configured one is opened on first use)."""
-        if self._store is None:
-            self._store = open_store()
-        return self._store
 
     def list_runs(self, pipeline: str | None = None, limit: int = 20) -> list[RunSummary]:
         """The ``limit`` most recent runs, newest first, of ``pipeline`` or of every pipeline."""

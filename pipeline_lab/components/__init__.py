@@ -1,19 +1,63 @@
 """The component library: ready-made sources, transforms, sinks and checks.
 
-Components register in :data:`COMPONENTS`; other packages add theirs through the
-``pipeline_lab.components`` entry-point group.
+Components register in :data:`COMPONENTS` with :func:`component`; other packages add theirs
+through the ``pipeline_lab.components`` entry-point group.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 
+from typing import TYPE_CHECKING, TypeVar
+
+from pipeline_lab.components._base import (
+    ColumnLineage,
+    Component,
+    ComponentError,
+    ComponentParams,
+    NodeInput,
+)
+from pipeline_lab.components._expressions import require_columns, sql_expr
+from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.registry import Registry
 
 if TYPE_CHECKING:
     from pipeline_lab.graph import Issue, Node
 
-COMPONENTS: Registry[Any] = Registry("component", entry_point_group="pipeline_lab.components")
+C = TypeVar("C", bound=type[Component])
+
+COMPONENTS: Registry[type[Component]] = Registry(
+    "component", entry_point_group="pipeline_lab.components"
+)
+_BUILTINS_LOADED = False
+
+
+def component(cls: C) -> C:
+    """Class decorator: register a :class:`Component` subclass under its ``name``."""
+    COMPONENTS.register(cls.name, cls)
+    return cls
+
+
+def _load_builtins() -> None:
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        _BUILTINS_LOADED = True
+        from pipeline_lab.components import library  # noqa: F401  (registers the built-ins)
+
+
+def get_component(kind: str) -> type[Component]:
+    _load_builtins()
+    return COMPONENTS.get(kind)
+
+
+def component_names() -> list[str]:
+    _load_builtins()
+    return COMPONENTS.names()
+
+
+def instantiate(node: Node) -> Component:
+    """The component a node runs, with its validated parameters."""
+    cls = get_component(node.component or "")
+    return cls(node.params, node=node.name)
 
 
 def component_issues(node: Node) -> list[Issue]:
@@ -21,17 +65,44 @@ def component_issues(node: Node) -> list[Issue]:
     from pipeline_lab.graph import Issue
     from pipeline_lab.graph._validate import did_you_mean
 
-    if node.component not in COMPONENTS:
-        known = ", ".join(COMPONENTS.names()) or "none are installed yet"
+    names = component_names()
+    if node.component not in names:
         return [
             Issue(
                 "unknown-component",
-                f"unknown component '{node.component}' (known: {known})",
+                f"unknown component '{node.component}' (known: {', '.join(names)})",
                 node.name,
-                did_you_mean(node.component or "", COMPONENTS.names()),
+                did_you_mean(node.component or "", names) or "see %pipeline components",
             )
         ]
+    try:
+        instantiate(node)
+    except PipelineDefinitionError as exc:
+        return [Issue("bad-parameters", exc.message, node.name, exc.hint)]
     return []
 
 
-__all__ = ["COMPONENTS", "component_issues"]
+def components_by_category() -> dict[str, list[type[Component]]]:
+    grouped: dict[str, list[type[Component]]] = {}
+    for name in component_names():
+        cls = COMPONENTS.get(name)
+        grouped.setdefault(cls.category, []).append(cls)
+    return grouped
+
+
+__all__ = [
+    "COMPONENTS",
+    "ColumnLineage",
+    "Component",
+    "ComponentError",
+    "ComponentParams",
+    "NodeInput",
+    "component",
+    "component_issues",
+    "component_names",
+    "components_by_category",
+    "get_component",
+    "instantiate",
+    "require_columns",
+    "sql_expr",
+]

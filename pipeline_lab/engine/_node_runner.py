@@ -13,12 +13,12 @@ from types import TracebackType
 from typing import Any
 
 from pipeline_lab.engine._retry import next_delay
+from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine.hooks import HookManager
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run
 from pipeline_lab.errors import (
     GATE_ERRORS,
     NodeTimeoutError,
-    PipelineDefinitionError,
     PipelineLabError,
     TransientError,
 )
@@ -44,6 +44,7 @@ class NodeRunner:
         *,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        transform: TransformationEngine | None = None,
     ) -> None:
         self.run = run
         self.pipeline: Pipeline = run.pipeline
@@ -52,6 +53,7 @@ class NodeRunner:
         self.rng = rng or random.Random()
         self.sleep = sleep
         self._deps = {n: self.pipeline.dependencies(n) for n in run.selected}
+        self.transform = transform or TransformationEngine(self.pipeline, run.selected)
 
     def skip(self, name: str, because: str) -> NodeRun:
         result = self.run.node_runs[name]
@@ -156,10 +158,7 @@ class NodeRunner:
                 params = {p: self.base[p] for p in self.pipeline.parameters_of(node.name)}
                 value = node.func(**params, **inputs)
         elif node.component is not None:
-            raise PipelineDefinitionError(
-                f"component '{node.component}' cannot run: no such component is installed",
-                node=node.name,
-            )
+            value = self.transform.run(node, inputs)
         else:
             value, shown = self._exec(node, inputs)
             return value, shown, time.thread_time() - cpu

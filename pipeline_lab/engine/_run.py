@@ -13,6 +13,7 @@ from typing import Any
 from pipeline_lab.engine._executors import EXECUTORS
 from pipeline_lab.engine._node_runner import NodeRunner, user_traceback
 from pipeline_lab.engine._params import Params
+from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine.hooks import HookManager
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
 from pipeline_lab.errors import PipelineDefinitionError
@@ -48,12 +49,16 @@ def run_pipeline(
     run_reports: bool | None = None,
     max_workers: int | None = None,
     rng: Any = None,
+    streaming: bool | None = None,
+    materialize: bool = False,
 ) -> RunResult:
     """Run ``pipeline`` (see :meth:`Pipeline.run`).
 
     ``values`` are outputs already computed (the kernel's): selected nodes read them instead
     of re-running their upstream. ``globals_`` is a live namespace (the kernel's) used instead
-    of running the parameters and setup cells.
+    of running the parameters and setup cells. ``streaming`` forces polars' streaming
+    engine on (or off) for component plans; by default it is used for large inputs.
+    ``materialize`` collects every component output (else chains stay one lazy plan).
     """
     __tracebackhide__ = True
     pipeline.check(known=globals_.keys() if globals_ is not None else None)
@@ -86,7 +91,10 @@ def run_pipeline(
             _run_setup(pipeline, base)
         except Exception as exc:
             setup_error = _setup_error(exc)
-    runner = NodeRunner(run, manager, base, rng=rng)
+    transform = TransformationEngine(
+        pipeline, selected, streaming=streaming, materialize=materialize
+    )
+    runner = NodeRunner(run, manager, base, rng=rng, transform=transform)
     deps = {name: pipeline.dependencies(name) for name in selected}
     if setup_error is not None:
         for name in selected:

@@ -107,6 +107,7 @@ class InteractiveSession:
             values=values,
             globals_=self._globals(),
             source="kernel",
+            materialize=True,  # every output becomes a kernel variable: a value, not a plan
         )
         for name, value in result.outputs.items():
             self.namespace[name] = value

@@ -7,6 +7,13 @@ imports polars or pandas itself (a value of theirs can only exist once they are 
 
 from __future__ import annotations
 
-from pipeline_lab.frames._dispatch import columns, is_frame, shape, to_pandas, to_polars
+from pipeline_lab.frames._dispatch import (
+    columns,
+    is_frame,
+    shape,
+    to_lazy,
+    to_pandas,
+    to_polars,
+)
 
-__all__ = ["columns", "is_frame", "shape", "to_pandas", "to_polars"]
+__all__ = ["columns", "is_frame", "shape", "to_lazy", "to_pandas", "to_polars"]

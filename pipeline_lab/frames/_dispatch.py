@@ -49,6 +49,11 @@ def _to_pandas(value: object) -> Any:
     )
 
 
+@singledispatch
+def _to_lazy(value: object) -> Any:
+    return _to_polars(value).lazy()
+
+
 def shape(value: object) -> tuple[int, int] | None:
     """``(rows, columns)`` of a frame, or ``None`` for a value that is not a frame."""
     _ensure(value)
@@ -70,6 +75,12 @@ def to_polars(value: object) -> Any:
     """The value as an eager polars DataFrame (pandas goes through Arrow)."""
     _ensure(value)
     return _to_polars(value)
+
+
+def to_lazy(value: object) -> Any:
+    """The value as a polars LazyFrame, without collecting it if it already is one."""
+    _ensure(value)
+    return _to_lazy(value)
 
 
 def to_pandas(value: object) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline_lab.frames._dispatch import _columns, _shape, _to_pandas, _to_polars
+from pipeline_lab.frames._dispatch import _columns, _shape, _to_lazy, _to_pandas, _to_polars
 
 
 @_shape.register
@@ -60,3 +60,8 @@ def _(value: pl.LazyFrame) -> object:
 @_to_pandas.register
 def _(value: pl.Series) -> object:
     return value.to_frame().to_pandas()
+
+
+@_to_lazy.register
+def _(value: pl.LazyFrame) -> pl.LazyFrame:
+    return value

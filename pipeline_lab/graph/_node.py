@@ -7,9 +7,13 @@ import keyword
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pipeline_lab.errors import PipelineLabError
 from pipeline_lab.graph._analysis import CellAnalysis, CompiledCell, analyze_cell, compile_cell
+
+if TYPE_CHECKING:
+    from pipeline_lab.components import Component
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,19 @@ class Node:
         """Names this node may take as inputs: explicit ``inputs`` or the free names it reads."""
         if self.inputs is not None:
             return frozenset(self.inputs)
+        if self.component is not None:
+            try:
+                return frozenset(self.instance.input_names())
+            except PipelineLabError:
+                return frozenset()  # validate() reports the unknown component or bad parameters
         return self.analysis.reads
+
+    @cached_property
+    def instance(self) -> Component:
+        """The component this node runs, with validated parameters."""
+        from pipeline_lab.components import instantiate
+
+        return instantiate(self)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind}

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pipeline_lab import Node, Pipeline, PipelineDefinitionError, StoreError
-from pipeline_lab.components import COMPONENTS
+from pipeline_lab.components import COMPONENTS, Component, ComponentParams, get_component
 from pipeline_lab.store import PipelineBuilder, Store
 from pipeline_lab.store._models import PipelineNodeRecord, PipelineRecord, PipelineVersionRecord
 
@@ -40,7 +40,21 @@ def test_create_and_get_round_trip(store: Store, sales: Factory) -> None:
 
 
 def test_component_node_round_trip(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(COMPONENTS._items, "keep_rows", object())
+    class KeepRowsParams(ComponentParams):
+        where: str
+        limit: int
+
+    class KeepRows(Component):
+        name, category, description, Params = "keep_rows", "transform", "test", KeepRowsParams
+
+        def apply(self, inputs):  # type: ignore[no-untyped-def]
+            raise NotImplementedError  # never run: only saved and read back
+
+        def to_code(self) -> str:
+            return ""
+
+    get_component("filter")  # the built-ins are loaded before the test's own is added
+    monkeypatch.setitem(COMPONENTS._items, "keep_rows", KeepRows)
     pipeline = Pipeline("components")
     pipeline.add(Node("numbers", code="[1, 2, 3]"))
     pipeline.add(

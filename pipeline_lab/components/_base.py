@@ -1,0 +1,147 @@
+"""The component contract: typed parameters, ``apply`` on LazyFrames, column lineage, code.
+
+A component is a configurable node: ``%%pipeline paid --component filter`` with a YAML body
+of its parameters. :meth:`Component.build` is the final template method every caller uses:
+it turns inputs into LazyFrames, checks the columns the parameters name, calls the one
+abstract step :meth:`Component.apply`, and wraps polars errors so they name the node.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError
+from pipeline_lab.frames import to_lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+
+Category = Literal["source", "transform", "sink", "check"]
+Lineage = Literal["direct", "derived", "aggregated", "filtered"]
+NODE_INPUT = "x-node-input"
+
+
+class ComponentError(PipelineDefinitionError):
+    """A component's parameters or inputs are wrong (unknown column, bad expression, ...)."""
+
+
+class ComponentParams(BaseModel):
+    """Base of every component's parameter model: unknown keys are errors, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def NodeInput(description: str = "the node to read", **kwargs: Any) -> Any:
+    """A parameter that names an input node (it makes an edge of the graph)."""
+    return Field(description=description, json_schema_extra={NODE_INPUT: True}, **kwargs)
+
+
+@dataclass(frozen=True)
+class ColumnLineage:
+    """Output column ``column`` comes from ``sources`` ((node, column) pairs), and how."""
+
+    column: str
+    sources: tuple[tuple[str, str], ...]
+    how: Lineage
+
+
+class Component(ABC):
+    """A library component; subclasses set the class variables and implement ``apply``."""
+
+    name: ClassVar[str]
+    category: ClassVar[Category]
+    description: ClassVar[str]
+    Params: ClassVar[type[ComponentParams]]
+
+    def __init__(self, params: Mapping[str, Any] | ComponentParams, *, node: str | None = None):
+        self.node = node
+        if isinstance(params, ComponentParams):
+            self.params = params
+            return
+        try:
+            self.params = self.Params.model_validate(dict(params))
+        except ValidationError as exc:
+            raise ComponentError(_describe(exc, self), node=node, hint=self.usage()) from None
+
+    # -- what the builder and the graph ask -----------------------------------------------
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The parameter model as JSON schema (the builder turns it into a form)."""
+        return cls.Params.model_json_schema()
+
+    @classmethod
+    def usage(cls) -> str:
+        fields = []
+        for key, info in cls.Params.model_fields.items():
+            kind = getattr(info.annotation, "__name__", None) or str(info.annotation)
+            fields.append(f"{key}: {kind}" + ("" if info.is_required() else " (optional)"))
+        return f"{cls.name} parameters: " + "; ".join(fields)
+
+    def input_names(self) -> tuple[str, ...]:
+        """The nodes this component reads, from its node-input parameters, in order."""
+        names: list[str] = []
+        for key, info in type(self.params).model_fields.items():
+            extra = info.json_schema_extra
+            if isinstance(extra, dict) and extra.get(NODE_INPUT):
+                value = getattr(self.params, key)
+                if isinstance(value, str):
+                    names.append(value)
+                elif value:
+                    names.extend(value)
+        return tuple(dict.fromkeys(names))
+
+    # -- running ---------------------------------------------------------------------------
+    def build(self, inputs: Mapping[str, Any]) -> pl.LazyFrame:
+        """The component's output plan over ``inputs`` (frames of any kind, by node name)."""
+        lazy = {name: to_lazy(inputs[name]) for name in self.input_names()}
+        try:
+            return self.apply(lazy)
+        except PipelineLabError:
+            raise
+        except Exception as exc:
+            raise ComponentError(
+                f"{self.name} failed: {type(exc).__name__}: {exc}", node=self.node
+            ) from exc
+
+    @abstractmethod
+    def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+        """The output plan; ``inputs`` holds one LazyFrame per input node."""
+
+    def columns(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> list[ColumnLineage]:
+        """Where each output column comes from; by default, same-named input columns."""
+        import polars as pl
+
+        empty = {n: pl.LazyFrame(schema=dict(s)) for n, s in input_schemas.items()}
+        out = self.apply(empty).collect_schema().names()
+        lineage = []
+        for column in out:
+            sources = tuple((n, column) for n, s in input_schemas.items() if column in s)
+            lineage.append(ColumnLineage(column, sources, "direct" if sources else "derived"))
+        return lineage
+
+    @abstractmethod
+    def to_code(self) -> str:
+        """Polars code a user could paste instead of this component."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r})"
+
+
+def _describe(exc: ValidationError, component: Component) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(parameters)"
+        kind = error["type"]
+        if kind == "missing":
+            problems.append(f"parameter '{where}' is required")
+        elif kind == "extra_forbidden":
+            known = ", ".join(type(component).Params.model_fields)
+            problems.append(f"unknown parameter '{where}' (known: {known})")
+        else:
+            problems.append(f"parameter '{where}': {error['msg']} (got {error.get('input')!r})")
+    return f"component '{component.name}': " + "; ".join(problems)

@@ -1,0 +1,122 @@
+"""The transformation engine: chains of component nodes run as one optimized polars plan.
+
+A component node's output stays a LazyFrame while every node that reads it is a component
+too, so a chain (filter -> join -> aggregate) is one plan that polars optimizes as a whole.
+It is collected only where a value is needed: a code or function node reads it, it has
+checks, it ends the run, or the caller asks for every value (the kernel binds each one).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.frames import to_lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pipeline_lab.graph import Node, Pipeline
+
+STREAMING_MEMORY_FRACTION = 0.5
+"""Inputs estimated above this share of the machine's memory use polars' streaming engine."""
+
+
+def _total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+class TransformationEngine:
+    """Decides which component outputs to collect, and how (in memory or streaming)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        selected: Iterable[str],
+        *,
+        streaming: bool | None = None,
+        materialize: bool = False,
+        memory_fraction: float = STREAMING_MEMORY_FRACTION,
+    ) -> None:
+        self.pipeline = pipeline
+        self.streaming = streaming
+        self.memory_fraction = memory_fraction
+        selected = list(selected)
+        chosen = set(selected)
+        dependents: dict[str, list[str]] = {n: [] for n in pipeline.nodes}
+        for name in pipeline.nodes:
+            for dep in pipeline.dependencies(name):
+                dependents[dep].append(name)
+        self.collected: set[str] = set()
+        for name in selected:
+            node = pipeline.nodes[name]
+            if node.component is None:
+                continue
+            readers = dependents[name]
+            if (
+                materialize
+                or node.checks
+                or not any(r in chosen for r in readers)
+                or any(pipeline.nodes[r].component is None for r in readers)
+            ):
+                self.collected.add(name)
+
+    def run(self, node: Node, inputs: Mapping[str, Any]) -> Any:
+        """The node's output: its plan, collected when a value is needed."""
+        plan = node.instance.build(inputs)
+        return self.collect(plan, inputs) if node.name in self.collected else plan
+
+    def collect(self, plan: pl.LazyFrame, inputs: Mapping[str, Any]) -> pl.DataFrame:
+        if self.use_streaming(inputs):
+            return plan.collect(engine="streaming")
+        return plan.collect()
+
+    def use_streaming(self, inputs: Mapping[str, Any]) -> bool:
+        """Streaming when asked, or when the in-memory inputs are large for this machine."""
+        if self.streaming is not None:
+            return self.streaming
+        total = _total_memory()
+        if not total:
+            return False
+        size = 0
+        for value in inputs.values():
+            estimate = getattr(value, "estimated_size", None)
+            if callable(estimate):
+                size += int(estimate())
+        return size > self.memory_fraction * total
+
+
+def build_plan(pipeline: Pipeline, name: str, values: Mapping[str, Any]) -> pl.LazyFrame:
+    """The whole (unoptimized) plan of component node ``name`` over the ``values`` it reads."""
+    node = pipeline.nodes[name]
+    if node.component is None:
+        raise PipelineDefinitionError(
+            f"node '{name}' is code, not a component: it has no query plan to explain",
+            node=name,
+            hint="explain a component node (see %pipeline components)",
+        )
+    inputs: dict[str, Any] = {}
+    for dep in pipeline.dependencies(name):
+        if dep in values:
+            inputs[dep] = to_lazy(values[dep])
+        elif pipeline.nodes[dep].component is not None:
+            inputs[dep] = build_plan(pipeline, dep, values)
+        else:
+            raise PipelineDefinitionError(
+                f"node '{name}' reads '{dep}', which has no value yet",
+                node=name,
+                hint=f"run '{dep}' first",
+            )
+    return node.instance.build(inputs)
+
+
+def explain(
+    pipeline: Pipeline, name: str, values: Mapping[str, Any], *, optimized: bool = True
+) -> str:
+    """The polars plan of component node ``name``, optimized (default) or as written."""
+    return build_plan(pipeline, name, values).explain(optimized=optimized)

@@ -6,7 +6,6 @@ through the ``pipeline_lab.components`` entry-point group.
 
 from __future__ import annotations
 
-
 from typing import TYPE_CHECKING, TypeVar
 
 from pipeline_lab.components._base import (

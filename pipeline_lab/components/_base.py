@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -50,21 +50,38 @@ class ColumnLineage:
     how: Lineage
 
 
-class Component(ABC):
-    """A library component; subclasses set the class variables and implement ``apply``."""
+P = TypeVar("P", bound=ComponentParams)
+
+
+class Component(ABC, Generic[P]):
+    """A library component; subclasses set the class variables and implement ``apply``.
+
+    Examples
+    --------
+    >>> class FilterParams(ComponentParams):
+    ...     input: str = NodeInput()
+    ...     condition: str
+    >>> @component
+    ... class Filter(Component[FilterParams]):
+    ...     name, category, description = "filter", "transform", "Keep rows where ..."
+    ...     Params = FilterParams
+    ...     def apply(self, inputs): ...
+    ...     def to_code(self): ...
+    """
 
     name: ClassVar[str]
     category: ClassVar[Category]
     description: ClassVar[str]
     Params: ClassVar[type[ComponentParams]]
+    params: P
 
-    def __init__(self, params: Mapping[str, Any] | ComponentParams, *, node: str | None = None):
+    def __init__(self, params: Mapping[str, Any] | P, *, node: str | None = None):
         self.node = node
         if isinstance(params, ComponentParams):
             self.params = params
             return
         try:
-            self.params = self.Params.model_validate(dict(params))
+            self.params = self.Params.model_validate(dict(params))  # type: ignore[assignment]
         except ValidationError as exc:
             raise ComponentError(_describe(exc, self), node=node, hint=self.usage()) from None
 

@@ -2,4 +2,13 @@
 
 from __future__ import annotations
 
-from pipeline_lab.components.library import transforms  # noqa: F401
+from pipeline_lab.components.library import (  # noqa: F401  (importing registers them)
+    columns,
+    combine,
+    custom,
+    reshape,
+    rows,
+    schema,
+    sql,
+    window,
+)

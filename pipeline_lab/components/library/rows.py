@@ -1,4 +1,4 @@
-"""Row and column transforms: filter, select, ... (each registered with ``@component``)."""
+"""Row transforms: filter, sort, deduplicate, fill_null, drop_nulls, sample, limit."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class FilterParams(ComponentParams):
 
 
 @component
-class Filter(Component):
+class Filter(Component[FilterParams]):
     """Keep the rows where a SQL condition holds (NULL counts as false)."""
 
     name = "filter"
@@ -28,7 +28,6 @@ class Filter(Component):
 
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         params = self.params
-        assert isinstance(params, FilterParams)
         frame = inputs[params.input]
         expr = sql_expr(params.condition, param="condition", component=self.name, node=self.node)
         require_columns(
@@ -43,7 +42,6 @@ class Filter(Component):
 
     def columns(self, input_schemas):
         params = self.params
-        assert isinstance(params, FilterParams)
         from pipeline_lab.components._base import ColumnLineage
 
         return [
@@ -52,5 +50,4 @@ class Filter(Component):
 
     def to_code(self) -> str:
         params = self.params
-        assert isinstance(params, FilterParams)
         return f"{params.input}.filter(pl.sql_expr({params.condition!r}))"

@@ -1,0 +1,3 @@
+"""Column transforms: select, drop, rename, cast, derive."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Transforms over several inputs: join, union, aggregate."""
+
+from __future__ import annotations

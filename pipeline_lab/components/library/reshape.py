@@ -1,0 +1,3 @@
+"""Reshaping: pivot, unpivot."""
+
+from __future__ import annotations

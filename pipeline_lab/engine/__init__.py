@@ -9,6 +9,8 @@ from pipeline_lab.engine._retry import next_delay
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
 from pipeline_lab.engine._session import InteractiveSession
 from pipeline_lab.engine._summary import format_duration, node_summary, run_summary
+from pipeline_lab.engine._transform import TransformationEngine
+from pipeline_lab.engine._transform import explain as explain_plan
 from pipeline_lab.engine.hooks import HookManager, RunHooks
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
 
@@ -22,7 +24,9 @@ __all__ = [
     "Run",
     "RunHooks",
     "RunResult",
+    "TransformationEngine",
     "default_hooks",
+    "explain_plan",
     "format_duration",
     "next_delay",
     "node_summary",

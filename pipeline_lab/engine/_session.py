@@ -6,6 +6,7 @@ is testable and the same for any front end that owns a namespace.
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from collections.abc import Iterable, MutableMapping
@@ -144,6 +145,20 @@ class InteractiveSession:
         for name, value in self.pipeline.params.items():
             pipeline.params.setdefault(name, value)
         return pipeline
+
+    def code(self, name: str) -> str:
+        """The code of node ``name``: its cell, or the polars code its component stands for."""
+        node = self.pipeline.get(name)
+        if node.component is not None:
+            return node.instance.to_code()
+        if node.func is not None:
+            return inspect.getsource(node.func)
+        return node.code or ""
+
+    def explain(self, name: str, *, optimized: bool = True) -> str:
+        """The query plan of component node ``name`` over the kernel's current values."""
+        values = {n: self.namespace[n] for n in self.pipeline.nodes if n in self.namespace}
+        return self.pipeline.explain(name, values, optimized=optimized)
 
     def remove(self, name: str) -> Node:
         node = self.pipeline.remove(name)

@@ -92,7 +92,7 @@ class TransformationEngine:
 
 
 def build_plan(pipeline: Pipeline, name: str, values: Mapping[str, Any]) -> pl.LazyFrame:
-    """The whole (unoptimized) plan of component node ``name`` over the ``values`` it reads."""
+    """The plan of component node ``name`` with its upstream component chain, over ``values``."""
     node = pipeline.nodes[name]
     if node.component is None:
         raise PipelineDefinitionError(
@@ -102,10 +102,12 @@ def build_plan(pipeline: Pipeline, name: str, values: Mapping[str, Any]) -> pl.L
         )
     inputs: dict[str, Any] = {}
     for dep in pipeline.dependencies(name):
-        if dep in values:
-            inputs[dep] = to_lazy(values[dep])
-        elif pipeline.nodes[dep].component is not None:
+        # Upstream components are rebuilt, not read back: the plan shows the whole fused chain
+        # as a headless run executes it, even where the kernel holds a collected value.
+        if pipeline.nodes[dep].component is not None:
             inputs[dep] = build_plan(pipeline, dep, values)
+        elif dep in values:
+            inputs[dep] = to_lazy(values[dep])
         else:
             raise PipelineDefinitionError(
                 f"node '{name}' reads '{dep}', which has no value yet",

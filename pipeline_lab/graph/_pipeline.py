@@ -161,6 +161,22 @@ class Pipeline:
         inputs = tuple(dict.fromkeys([*self.dependencies(downstream), upstream]))
         return self.add(replace(node, inputs=inputs))
 
+    def get(self, name: str) -> Node:
+        """Node ``name``; an unknown name is an error that suggests the closest ones."""
+        return self._nodes[self._require(name)]
+
+    def explain(
+        self, name: str, values: Mapping[str, Any] | None = None, *, optimized: bool = True
+    ) -> str:
+        """The polars query plan of component node ``name`` (its fused chain, optimized).
+
+        ``values`` are the outputs of the non-component nodes it reads (e.g. a run's outputs).
+        """
+        from pipeline_lab.engine import explain_plan
+
+        self.get(name)
+        return explain_plan(self, name, values or {}, optimized=optimized)
+
     def _require(self, name: str) -> str:
         if name not in self.nodes:
             raise PipelineDefinitionError(

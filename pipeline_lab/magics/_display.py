@@ -86,3 +86,53 @@ class NodeTable:
             )
             body.append(f"<tr>{cells}</tr>")
         return f"<div class='pipeline-lab-table'>{title}<table><tr>{head}</tr>{''.join(body)}</table></div>"
+
+
+class ComponentTable:
+    """The component library by category, with each component's parameters."""
+
+    def _rows(self) -> list[dict[str, str]]:
+        from pipeline_lab.components import components_by_category
+
+        rows = []
+        for category, classes in sorted(components_by_category().items()):
+            for cls in classes:
+                fields = cls.Params.model_fields
+                params = ", ".join(
+                    k if info.is_required() else f"[{k}]" for k, info in fields.items()
+                )
+                rows.append(
+                    {
+                        "component": cls.name,
+                        "category": category,
+                        "description": cls.description,
+                        "parameters": params,
+                    }
+                )
+        return rows
+
+    def __repr__(self) -> str:
+        rows = self._rows()
+        lines = [f"{len(rows)} components (use: %%pipeline NAME --component KIND, YAML parameters)"]
+        for r in rows:
+            lines.append(f"  {r['component']:<14} {r['category']:<10} {r['description']}")
+            lines.append(f"  {'':<14} {'':<10} parameters: {r['parameters']}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = self._rows()
+        head = "".join(
+            f"<th style='text-align:left'>{c}</th>"
+            for c in ("component", "category", "description", "parameters")
+        )
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td style='text-align:left'>{escape(r[c])}</td>"
+                for c in ("component", "category", "description", "parameters")
+            )
+            + "</tr>"
+            for r in rows
+        )
+        note = "<code>%%pipeline NAME --component KIND</code> with YAML parameters; [optional]"
+        return f"<div class='pipeline-lab-table'><table><tr>{head}</tr>{body}</table>{note}</div>"

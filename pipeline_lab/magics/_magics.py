@@ -20,7 +20,7 @@ from pipeline_lab.engine import (
 )
 from pipeline_lab.errors import NodeExecutionError, PipelineLabError
 from pipeline_lab.graph._header import USAGE as CELL_USAGE
-from pipeline_lab.magics._display import NodeTable
+from pipeline_lab.magics._display import ComponentTable, NodeTable
 
 HELP = f"""Pipeline Lab magics
 
@@ -38,6 +38,10 @@ HELP = f"""Pipeline Lab magics
   %pipeline remove NAME          remove a node
   %pipeline new NAME             start a new, empty pipeline
   %pipeline save                 save the pipeline (a new version) in the store
+  %pipeline components           the component library (use with %%pipeline NAME --component KIND)
+  %pipeline code NAME            the polars code equivalent to a node
+  %pipeline explain NAME [--unoptimized]
+                                 the query plan of a component node (chains are fused)
   %pipeline help                 this help
 """
 
@@ -55,6 +59,11 @@ def _line_parser() -> _LineParser:
     run = verbs.add_parser("run", add_help=False)
     run.add_argument("--only", nargs="+", default=None, metavar="NODE")
     run.add_argument("--from", dest="from_", default=None, metavar="NODE")
+    verbs.add_parser("components", add_help=False)
+    verbs.add_parser("code", add_help=False).add_argument("name")
+    explain = verbs.add_parser("explain", add_help=False)
+    explain.add_argument("name")
+    explain.add_argument("--unoptimized", action="store_true")
     verbs.add_parser("remove", add_help=False).add_argument("name")
     verbs.add_parser("new", add_help=False).add_argument("name")
     return parser
@@ -129,6 +138,12 @@ class PipelineMagics(Magics):
                     hint="see %pipeline status; fix the node and re-run its cell",
                 )
             print(run_summary(result))
+        elif args.verb == "components":
+            display(ComponentTable())
+        elif args.verb == "code":
+            print(session.code(args.name))
+        elif args.verb == "explain":
+            print(session.explain(args.name, optimized=not args.unoptimized))
         elif args.verb == "remove":
             session.remove(args.name)
             print(f"removed node '{args.name}'")

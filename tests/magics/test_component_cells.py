@@ -47,7 +47,7 @@ def test_code_shows_the_polars_equivalent(shell, capsys):
     capsys.readouterr()
     shell.run_cell("%pipeline code big")
     code = capsys.readouterr().out.strip()
-    assert code == 'orders.filter(pl.sql_expr("amount > 10"))'
+    assert code == "orders.filter(pl.sql_expr('amount > 10'))"
     orders = shell.user_ns["orders"]
     assert eval(code, {"pl": pl, "orders": orders}).equals(shell.user_ns["big"])
 

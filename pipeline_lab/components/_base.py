@@ -115,7 +115,9 @@ class Component(ABC, Generic[P]):
     # -- running ---------------------------------------------------------------------------
     def build(self, inputs: Mapping[str, Any]) -> pl.LazyFrame:
         """The component's output plan over ``inputs`` (frames of any kind, by node name)."""
-        lazy = {name: to_lazy(inputs[name]) for name in self.input_names()}
+        # input_names() may over-approximate (the sql component lists every table its query
+        # names); the graph passes only the names that are nodes.
+        lazy = {name: to_lazy(inputs[name]) for name in self.input_names() if name in inputs}
         try:
             return self.apply(lazy)
         except PipelineLabError:

@@ -204,7 +204,7 @@ def _run_setup(pipeline: Pipeline, namespace: dict[str, Any]) -> None:
     """The setup cells, in notebook order (headless runs only: a kernel already ran them)."""
     __tracebackhide__ = True
     for cell in pipeline.setup:
-        _exec_cell(cell, namespace, f"setup cell {cell.index}")
+        _exec_cell(cell, namespace, f"setup cell {cell.number}")
 
 
 def _setup_error(exc: Exception) -> str:
@@ -234,9 +234,9 @@ def _run_reports(pipeline: Pipeline, base: dict[str, Any], run: Run) -> dict[int
             missing = [n for n in pipeline.report_dependencies(cell) if n not in run.values]
             if missing:
                 names = ", ".join(missing)
-                errors[cell.index] = f"skipped: node(s) {names} did not produce a value"
+                errors[cell.number] = f"skipped: node(s) {names} did not produce a value"
                 continue
-            _exec_cell(cell, namespace, f"report cell {cell.index}")
+            _exec_cell(cell, namespace, f"report cell {cell.number}")
         except Exception as exc:  # a bad report cell is reported, never fails the run
-            errors[cell.index] = user_traceback(exc, cell.filename).rstrip()
+            errors[cell.number] = user_traceback(exc, cell.filename).rstrip()
     return errors

@@ -105,7 +105,7 @@ class RunResult:
     ended_at: datetime
     duration_s: float
     setup_error: str | None = None
-    report_errors: dict[int, str] = field(default_factory=dict)
+    report_errors: dict[int, str] = field(default_factory=dict)  # by cell number, from 1
     hook_errors: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
 

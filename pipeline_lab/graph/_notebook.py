@@ -35,7 +35,7 @@ def read_notebook(path: str | Path) -> Pipeline:
         source = _source(cell)
         if not source.strip():
             continue
-        where = f"{path.name}, cell {index}"
+        where = f"{path.name}, cell {index + 1}"
         if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
             _read_parameters(pipeline, _strip_magics(source, where), where)
         elif source.lstrip().startswith(CELL_MAGIC):
@@ -72,7 +72,7 @@ def notebook_parameters(path: str | Path) -> tuple[dict[str, Any], str | None]:
         if cell.get("cell_type") == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get(
             "tags", []
         ):
-            where = f"{Path(path).name}, cell {index}"
+            where = f"{Path(path).name}, cell {index + 1}"
             _read_parameters(pipeline, _strip_magics(_source(cell), where), where)
     return pipeline.params, pipeline.param_code
 

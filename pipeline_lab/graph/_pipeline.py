@@ -24,14 +24,19 @@ class Cell:
 
     code: str
     index: int = 0
+    """Position in the notebook, from 0 (``number`` is what Jupyter shows, from 1)."""
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
 
     @property
     def filename(self) -> str:
-        return f"<notebook cell {self.index}>"
+        return f"<notebook cell {self.number}>"
 
     @cached_property
     def analysis(self) -> CellAnalysis:
-        return analyze_cell(self.code, where=f"cell {self.index}")
+        return analyze_cell(self.code, where=f"cell {self.number}")
 
 
 class _Nodes(dict[str, Node]):
@@ -278,8 +283,7 @@ class Pipeline:
         if errors:
             lines = "\n".join(f"  - {issue}" for issue in errors)
             raise PipelineDefinitionError(
-                f"pipeline '{self.name}' has {len(errors)} problem(s):\n{lines}",
-                node=errors[0].node if len(errors) == 1 else None,
+                f"pipeline '{self.name}' has {len(errors)} problem(s):\n{lines}"
             )
 
     def component_issues(self, node: Node) -> list[Issue]:

@@ -150,7 +150,7 @@ def test_traceback_goes_into_the_users_helpers() -> None:
     pipeline.setup.append(Cell("def helper(x):\n    return 1 / x", index=4))
     tb = pipeline.run(hooks=[]).node_runs["n"].traceback or ""
     assert 'File "<pipeline node n>", line 1' in tb
-    assert 'File "<notebook cell 4>", line 2, in helper' in tb
+    assert 'File "<notebook cell 5>", line 2, in helper' in tb
     assert "return 1 / x" in tb
     assert "pipeline_lab" not in tb
 
@@ -275,8 +275,8 @@ def test_failing_setup_cell_skips_every_node() -> None:
     assert result.status == "failed"
     assert result.setup_error is not None
     assert result.setup_error.startswith("ModuleNotFoundError")
-    assert '<notebook cell 5>", line 1' in result.setup_error
-    assert "(in the setup cell 5)" in result.setup_error
+    assert '<notebook cell 6>", line 1' in result.setup_error
+    assert "(in the setup cell 6)" in result.setup_error
     assert {n: r.status for n, r in result.node_runs.items()} == {
         "a": NodeStatus.SKIPPED,
         "b": NodeStatus.SKIPPED,
@@ -301,16 +301,16 @@ def test_report_cells_run_after_nodes_and_failures_do_not_fail_the_run(tmp_path:
     result = pipeline.run(hooks=[])
     assert result.status == "succeeded"
     assert out.read_text() == "total=6"
-    assert list(result.report_errors) == [5]
-    assert "ZeroDivisionError" in result.report_errors[5]
-    assert '<notebook cell 5>", line 1' in result.report_errors[5]
+    assert list(result.report_errors) == [6]  # cell numbers as Jupyter shows them
+    assert "ZeroDivisionError" in result.report_errors[6]
+    assert '<notebook cell 6>", line 1' in result.report_errors[6]
 
 
 def test_report_cell_of_a_failed_node_is_skipped() -> None:
     pipeline = Pipeline("p", reports=[Cell("print(bad)", index=2)])
     pipeline.add(Node("bad", code="1 / 0"))
     result = pipeline.run(hooks=[])
-    assert result.report_errors == {2: "skipped: node(s) bad did not produce a value"}
+    assert result.report_errors == {3: "skipped: node(s) bad did not produce a value"}
 
 
 def test_report_cell_with_a_syntax_error_is_reported_not_raised() -> None:
@@ -318,7 +318,7 @@ def test_report_cell_with_a_syntax_error_is_reported_not_raised() -> None:
     pipeline.add(Node("a", code="1"))
     result = pipeline.run(hooks=[])
     assert result.status == "succeeded"
-    assert "syntax error" in result.report_errors[2]
+    assert "syntax error" in result.report_errors[3]
 
 
 def test_run_reports_false_skips_them(tmp_path: Path) -> None:

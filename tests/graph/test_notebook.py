@@ -69,7 +69,7 @@ def test_unknown_magics_are_skipped_with_warnings(notebooks: Path) -> None:
     messages = [str(w.message) for w in record]
     assert len(messages) == 3
     assert "skipped '%timeit math.sqrt(2)'" in messages[0]
-    assert "cell 1" in messages[0]
+    assert "cell 2" in messages[0]
     assert "skipped '!ls'" in messages[1]
     assert "cell magic %%bash" in messages[2]
     assert pipeline.notices == messages
@@ -142,7 +142,7 @@ def test_computed_parameter_gets_its_value_in_a_run(make_notebook: MakeNotebook)
 def test_parameters_cell_with_syntax_error(make_notebook: MakeNotebook) -> None:
     path = make_notebook(("x = (", ["parameters"]))
     with pytest.raises(
-        PipelineDefinitionError, match=r"parameters cell \(nb.ipynb, cell 0\), line 1"
+        PipelineDefinitionError, match=r"parameters cell \(nb.ipynb, cell 1\), line 1"
     ):
         Pipeline.from_notebook(path)
 
@@ -177,13 +177,13 @@ def test_bad_header_names_the_cell(make_notebook: MakeNotebook) -> None:
     path = make_notebook("x = 1", "%%pipeline orders --retries many\n1")
     with pytest.raises(PipelineDefinitionError) as info:
         Pipeline.from_notebook(path)
-    assert info.value.message.startswith("nb.ipynb, cell 1: ")
+    assert info.value.message.startswith("nb.ipynb, cell 2: ")
     assert (info.value.hint or "").startswith("usage:")
 
 
 def test_syntax_error_in_ordinary_cell(make_notebook: MakeNotebook) -> None:
     path = make_notebook("x = 1", "def broken(:\n    pass")
-    with pytest.raises(PipelineDefinitionError, match=r"nb.ipynb: syntax error in cell 1, line 1"):
+    with pytest.raises(PipelineDefinitionError, match=r"nb.ipynb: syntax error in cell 2, line 1"):
         Pipeline.from_notebook(path)
 
 

@@ -117,7 +117,7 @@ def test_setup_failures_and_report_errors_are_stored(store: Store) -> None:
     pipeline.add(Node("one", code="1"))
     detail = RunRepository(store).get_run(pipeline.run(hooks=[StoreHook(store)]).run_id)
     assert detail.status == "succeeded"
-    assert "undefined_thing" in detail.report_errors["3"]
+    assert "undefined_thing" in detail.report_errors["4"]
 
 
 def test_params_json_cannot_hold_are_stored_as_text(store: Store) -> None:

@@ -68,9 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` pairs; VALUE is JSON when it parses, else a plain string (never code)."""
-    params: dict[str, Any] = {}
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs as raw strings (typed later against the parameters' defaults)."""
+    params: dict[str, str] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         name = name.strip()
@@ -79,10 +79,7 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
                 f"bad parameter {pair!r}: expected NAME=VALUE with NAME a Python identifier",
                 hint="e.g. -p orders_csv=data/orders.csv -p min_amount=10",
             )
-        try:
-            params[name] = json.loads(raw)
-        except ValueError:
-            params[name] = raw
+        params[name] = raw
     return params
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pipeline_lab.cli._commands import load_notebook
 from pipeline_lab.config import settings
-from pipeline_lab.engine import RunResult, default_hooks, run_pipeline
+from pipeline_lab.engine import RunResult, default_hooks, parse_param_values, run_pipeline
 
 
 @contextlib.contextmanager
@@ -28,7 +28,7 @@ def working_directory(path: Path) -> Iterator[None]:
 
 def run_notebook(
     notebook: Path,
-    params: dict[str, Any],
+    params: dict[str, str],
     *,
     executor: str = "threads",
     only: list[str] | None = None,
@@ -39,6 +39,7 @@ def run_notebook(
     notebook = notebook.resolve()
     pipeline, notices = load_notebook(notebook)
     pipeline.check()
+    typed = parse_param_values(pipeline, params)
     store = _open_store()
     hooks = default_hooks()
     console = None
@@ -58,7 +59,7 @@ def run_notebook(
         with working_directory(notebook.parent), user_output:
             result = run_pipeline(
                 pipeline,
-                params=params,
+                params=typed,
                 executor=executor,
                 only=only,
                 from_=from_,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline_lab.engine._executors import EXECUTORS
 from pipeline_lab.engine._node_runner import user_frames, user_traceback
-from pipeline_lab.engine._params import Params
+from pipeline_lab.engine._params import Params, parse_param_values
 from pipeline_lab.engine._retry import next_delay
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
 from pipeline_lab.engine._session import InteractiveSession
@@ -30,6 +30,7 @@ __all__ = [
     "format_duration",
     "next_delay",
     "node_summary",
+    "parse_param_values",
     "plan",
     "run_pipeline",
     "run_summary",

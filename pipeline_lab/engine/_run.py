@@ -12,7 +12,7 @@ from typing import Any
 
 from pipeline_lab.engine._executors import EXECUTORS
 from pipeline_lab.engine._node_runner import NodeRunner, user_traceback
-from pipeline_lab.engine._params import Params
+from pipeline_lab.engine._params import Params, check_param_names
 from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine.hooks import HookManager
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
@@ -63,7 +63,7 @@ def run_pipeline(
     __tracebackhide__ = True
     pipeline.check(known=globals_.keys() if globals_ is not None else None)
     run_executor = EXECUTORS.get(executor)
-    overrides = _check_params(pipeline, params or {})
+    overrides = dict(check_param_names(pipeline, params or {}))
     values = dict(values or {})
     selected = plan(pipeline, only=only, from_=from_, available=values)
     manager = HookManager(default_hooks() if hooks is None else hooks)
@@ -164,18 +164,6 @@ def plan(
                 needed.add(dep)
                 stack.append(dep)
     return [name for name in order if name in needed]
-
-
-def _check_params(pipeline: Pipeline, params: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = [name for name in params if name not in pipeline.params]
-    if unknown:
-        known = ", ".join(pipeline.params) or "none"
-        raise PipelineDefinitionError(
-            f"unknown parameter(s) {', '.join(map(repr, unknown))} for pipeline '{pipeline.name}' (parameters: {known})",
-            hint=did_you_mean(unknown[0], pipeline.params)
-            or "declare it in the notebook's parameters cell",
-        )
-    return dict(params)
 
 
 def _namespace(

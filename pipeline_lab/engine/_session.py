@@ -10,14 +10,14 @@ import inspect
 import os
 import warnings
 from collections.abc import Iterable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pipeline_lab.engine._run import run_pipeline
 from pipeline_lab.engine.result import NodeRun, RunResult
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
-from pipeline_lab.graph import Cell, Node, Pipeline, parse_header
+from pipeline_lab.graph import Cell, Issue, Node, Pipeline, parse_header
 from pipeline_lab.graph._notebook import notebook_parameters
 
 
@@ -73,7 +73,7 @@ class InteractiveSession:
             and (i.node == node.name or i.code == "cycle")
         ]
         if errors:
-            lines = "\n".join(f"  - {issue}" for issue in errors)
+            lines = "\n".join(f"  - {self._kernel_hint(issue)}" for issue in errors)
             raise PipelineDefinitionError(f"cannot define node '{node.name}':\n{lines}", node=None)
         self.pipeline = candidate
         if not header.run:
@@ -115,6 +115,26 @@ class InteractiveSession:
         self.last_runs.update(result.node_runs)
         return result
 
+    def _kernel_hint(self, issue: Issue) -> Issue:
+        """A name the saved notebook defines as a node just has not run yet: say so."""
+        missing = issue.message.split("'")[1] if issue.code == "missing-input" else None
+        notebook = kernel_notebook()
+        if missing is None or notebook is None or not notebook.is_file():
+            return issue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PipelineLabWarning)
+                saved = Pipeline.from_notebook(notebook)
+        except PipelineDefinitionError:
+            return issue
+        if missing not in saved.nodes:
+            return issue
+        return replace(
+            issue,
+            message=f"reads '{missing}', a node of this notebook that has not run in this kernel",
+            hint=f"run the cell of node '{missing}' first, or run the whole pipeline: %pipeline run",
+        )
+
     def snapshot(self, history: Iterable[str] = ()) -> Pipeline:
         """The whole pipeline to save: kernel nodes plus parameters, setup and report cells.
 
@@ -122,12 +142,18 @@ class InteractiveSession:
         ``history`` of executed cells (ordinary cells only; magics are left out).
         """
         notebook = kernel_notebook()
+        pipeline: Pipeline | None = None
+        notice = None
         if notebook is not None and notebook.is_file():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PipelineLabWarning)
-                pipeline = Pipeline.from_notebook(notebook)
-            pipeline.name = self.pipeline.name
-        else:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", PipelineLabWarning)
+                    pipeline = Pipeline.from_notebook(notebook)
+                pipeline.name = self.pipeline.name
+            except PipelineDefinitionError as exc:
+                # A broken cell elsewhere in the saved file must not block saving what runs.
+                notice = f"{notebook.name} could not be read ({exc.message}); cells from this kernel's history were used instead"
+        if pipeline is None:
             pipeline = Pipeline(
                 self.pipeline.name, self.pipeline.params, param_code=self.pipeline.param_code
             )
@@ -144,6 +170,8 @@ class InteractiveSession:
             pipeline.add(node)
         for name, value in self.pipeline.params.items():
             pipeline.params.setdefault(name, value)
+        if notice:
+            pipeline.notices.append(notice)
         return pipeline
 
     def code(self, name: str) -> str:

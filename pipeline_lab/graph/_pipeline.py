@@ -205,6 +205,8 @@ class Pipeline:
                 wanted = node.candidate_inputs()
             except PipelineDefinitionError:
                 wanted = frozenset()
+            if name in self.params:
+                wanted = wanted - {name}  # reported as a name clash, not as a cycle on itself
             deps[name] = tuple(
                 sorted((n for n in wanted if n in position), key=position.__getitem__)
             )

@@ -100,6 +100,15 @@ def _node_issues(
                 "give the node another name",
             )
         )
+    elif name in pipeline.params:  # reads of the name would be ambiguous: node or parameter?
+        issues.append(
+            Issue(
+                "bad-name",
+                f"node '{name}' has the name of a pipeline parameter",
+                name,
+                "rename the node (or the parameter)",
+            )
+        )
     if node.component is not None:
         issues.extend(pipeline.component_issues(node))
     if node.checks:
@@ -126,7 +135,7 @@ def _node_issues(
                     "missing-input",
                     f"reads '{missing}', which no node, parameter or setup cell defines",
                     name,
-                    did_you_mean(missing, defined | outside - BUILTIN_NAMES)
+                    did_you_mean(missing, (defined | outside) - BUILTIN_NAMES - {name})
                     or f"add a node or setup cell that defines '{missing}'",
                 )
             )

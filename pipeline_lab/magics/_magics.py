@@ -156,5 +156,7 @@ class PipelineMagics(Magics):
             assert self.shell is not None
             history = self.shell.user_ns.get("In", [])[1:-1]  # without this %pipeline save cell
             pipeline = session.snapshot(history)
+            for notice in pipeline.notices:
+                print(f"note: {notice}")
             saved = PipelineBuilder().save(pipeline)
             print(f"saved pipeline '{saved.name}' ({saved.nodes} nodes) as version {saved.version}")

@@ -80,12 +80,53 @@ def test_run_table_shows_summary_and_users_traceback(failing, capsys):
 
 
 def test_params_are_json_or_strings_never_code(write_notebook, capsys):
-    nb = write_notebook(("parameters", "x = 1"), "%%pipeline out\nrepr(x)")
+    nb = write_notebook(("parameters", "x = None"), "%%pipeline out\nrepr(x)")
     assert main(["run", str(nb), "-p", "x=__import__('os').getcwd()", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["status"] == "succeeded"
+    assert json.loads(capsys.readouterr().out)["status"] == "succeeded"
     assert main(["run", str(nb), "-p", "x=[1, 2]", "--json"]) == 0
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("default", "raw", "expected"),
+    [
+        pytest.param("3", "4", 4, id="int"),
+        pytest.param("0.5", "2", 2.0, id="float-from-int"),
+        pytest.param("'a'", "5", "5", id="string-stays-string"),
+        pytest.param("'a'", "", "", id="empty-string"),
+        pytest.param("False", "yes", True, id="bool-spelling"),
+        pytest.param("[1]", "[2, 3]", [2, 3], id="list"),
+        pytest.param("None", '{"k": 1}', {"k": 1}, id="untyped-json"),
+        pytest.param("None", "plain text", "plain text", id="untyped-string"),
+    ],
+)
+def test_param_values_take_the_type_of_their_default(
+    write_notebook, tmp_path, default, raw, expected
+):
+    out = tmp_path / "value.json"
+    nb = write_notebook(
+        ("parameters", f"x = {default}"),
+        f"%%pipeline written\nimport json\nopen({str(out)!r}, 'w').write(json.dumps(x))",
+    )
+    assert main(["run", str(nb), "-p", f"x={raw}", "--json"]) == 0
+    assert json.loads(out.read_text()) == expected
+
+
+@pytest.mark.parametrize(
+    ("default", "raw"),
+    [
+        pytest.param("3", "abc", id="int-from-text"),
+        pytest.param("3", "", id="int-from-empty"),
+        pytest.param("3", "2.5", id="int-from-float"),
+        pytest.param("True", "maybe", id="bool-from-text"),
+        pytest.param("[1]", "{}", id="list-from-dict"),
+    ],
+)
+def test_param_values_of_the_wrong_type_are_refused(write_notebook, capsys, default, raw):
+    nb = write_notebook(("parameters", f"x = {default}"), "%%pipeline out\nx")
+    assert main(["run", str(nb), "-p", f"x={raw}"]) == 2
+    err = capsys.readouterr().err
+    assert "parameter 'x' expects" in err and repr(raw) in err
 
 
 @pytest.mark.parametrize(
@@ -105,7 +146,7 @@ def test_bad_params_are_refused(write_notebook, capsys, param, message):
 def test_parameter_value_reaches_nodes(write_notebook, tmp_path, capsys):
     out = tmp_path / "value.txt"
     nb = write_notebook(
-        ("parameters", f"x = 1\nout = {str(out)!r}"),
+        ("parameters", f"x = 'default'\nout = {str(out)!r}"),
         "%%pipeline written\nopen(out, 'w').write(repr(params.x))",
     )
     assert main(["run", str(nb), "-p", "x=__import__('os')", "--json"]) == 0

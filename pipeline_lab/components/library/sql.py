@@ -41,7 +41,9 @@ class Token(NamedTuple):
         """The name a word or a quoted identifier stands for."""
         if self.kind == "quoted":
             quote = self.text[0]
-            body = self.text[1:-1] if len(self.text) > 1 and self.text[-1] in '"`' else self.text[1:]
+            body = (
+                self.text[1:-1] if len(self.text) > 1 and self.text[-1] in '"`' else self.text[1:]
+            )
             return body.replace(quote * 2, quote)
         return self.text
 
@@ -61,8 +63,23 @@ _TOKEN = re.compile(
 
 # Words after which a FROM list ends (at the same parenthesis depth).
 _CLAUSE_END = frozenset(
-    "WHERE GROUP HAVING ORDER LIMIT OFFSET FETCH UNION EXCEPT INTERSECT WINDOW QUALIFY ON "
-    "USING SELECT".split()
+    [
+        "WHERE",
+        "GROUP",
+        "HAVING",
+        "ORDER",
+        "LIMIT",
+        "OFFSET",
+        "FETCH",
+        "UNION",
+        "EXCEPT",
+        "INTERSECT",
+        "WINDOW",
+        "QUALIFY",
+        "ON",
+        "USING",
+        "SELECT",
+    ]
 )
 # Table functions polars' SQL accepts in FROM that read no files.
 _SAFE_TABLE_FUNCTIONS = frozenset({"unnest"})
@@ -238,4 +255,3 @@ class Sql(Component[SqlParams]):
         query = self.params.query.strip().rstrip(";")
         frames = ", ".join(f"{name!r}: {name}" for name in self.input_names())
         return f"pl.SQLContext(frames={{{frames}}}).execute({query!r}, eager=False)"
-

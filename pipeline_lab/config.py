@@ -6,9 +6,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline_lab.errors import PipelineLabError
+
 HOME_ENV = "PIPELINE_LAB_HOME"
 DB_URL_ENV = "PIPELINE_LAB_DB_URL"
 STORE_ENV = "PIPELINE_LAB_STORE"
+_SWITCH = {
+    "on": True,
+    "1": True,
+    "true": True,
+    "yes": True,
+    "": True,
+    "off": False,
+    "0": False,
+    "false": False,
+    "no": False,
+}
 
 
 @dataclass(frozen=True)
@@ -24,7 +37,13 @@ class Settings:
     def from_env(cls) -> Settings:
         home = Path(os.environ.get(HOME_ENV) or Path.home() / ".pipeline_lab").expanduser()
         db_url = os.environ.get(DB_URL_ENV) or f"sqlite:///{home / 'pipeline_lab.db'}"
-        store_enabled = os.environ.get(STORE_ENV, "on").lower() not in {"off", "0", "false", "no"}
+        store = os.environ.get(STORE_ENV, "on").strip().lower()
+        if store not in _SWITCH:
+            raise PipelineLabError(
+                f"{STORE_ENV} must be on or off, got {store!r}",
+                hint=f"unset {STORE_ENV} to record runs, or set {STORE_ENV}=off",
+            )
+        store_enabled = _SWITCH[store]
         return cls(home=home, db_url=db_url, store_enabled=store_enabled)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline_lab.engine import plural
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
 
 Command = Callable[[argparse.Namespace], int]
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipeline-lab", description="Run notebook pipelines headless and inspect their runs."
     )
+    from pipeline_lab import __version__
+
+    parser.add_argument("--version", action="version", version=f"pipeline-lab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a notebook's pipeline (no kernel needed)")
@@ -38,14 +42,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a parameter; VALUE is JSON if it parses, else a string",
+        help="set a parameter; VALUE takes the type of the parameter's default "
+        "(a string default keeps VALUE as it is)",
     )
     run.add_argument("--executor", choices=["sequential", "threads"], default="threads")
-    run.add_argument(
-        "--only", nargs="+", metavar="NODE", help="run only these nodes (and missing upstream)"
+    subset = run.add_mutually_exclusive_group()
+    subset.add_argument(
+        "--only",
+        action="extend",
+        type=_names,
+        metavar="NODE[,NODE...]",
+        help="run only these nodes (repeat or separate with commas), plus the upstream nodes "
+        "they need: a headless run starts with no values",
     )
-    run.add_argument(
-        "--from", dest="from_", metavar="NODE", help="run NODE and everything downstream"
+    subset.add_argument(
+        "--from",
+        dest="from_",
+        metavar="NODE",
+        help="run NODE and everything downstream of it, plus the upstream nodes they need",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     run.set_defaults(handler="run")
@@ -54,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("action", nargs="?", choices=["show"], help="show one run")
     runs.add_argument("run_id", nargs="?", help="run id (or a unique prefix) for 'show'")
     runs.add_argument("--pipeline", help="only runs of this pipeline")
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=_positive, default=20, help="at most N runs (default 20)")
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(handler="runs")
 
@@ -66,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the example sales pipeline and show where to look next")
     demo.set_defaults(handler="demo")
     return parser
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
@@ -141,9 +166,10 @@ def validate_command(args: argparse.Namespace) -> int:
         print(f"note: {notice}", file=sys.stderr)
     if not issues:
         print(
-            f"pipeline '{pipeline.name}' is valid: {len(pipeline.nodes)} nodes, "
-            f"{len(pipeline.params)} parameters, {len(pipeline.setup)} setup cells, "
-            f"{len(pipeline.reports)} report cells"
+            f"pipeline '{pipeline.name}' is valid: {plural(len(pipeline.nodes), 'node')}, "
+            f"{plural(len(pipeline.params), 'parameter')}, "
+            f"{plural(len(pipeline.setup), 'setup cell')}, "
+            f"{plural(len(pipeline.reports), 'report cell')}"
         )
         print("order: " + " -> ".join(pipeline.order()))
         return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from pipeline_lab.engine import NodeRun, NodeStatus, RunHooks, RunResult, format_duration
+from pipeline_lab.engine import NodeRun, NodeStatus, RunHooks, RunResult, format_duration, plural
 
 _STYLE = {
     NodeStatus.SUCCEEDED: "green",
@@ -83,7 +83,7 @@ class ProgressHook(RunHooks):
         if self.live is None:
             self.console.print(
                 f"  {node.name}: attempt {attempt} failed ({type(error).__name__}); "
-                f"retrying in {delay:.1f}s",
+                f"retrying in {format_duration(delay)}",
                 markup=False,
                 highlight=False,
             )
@@ -91,7 +91,7 @@ class ProgressHook(RunHooks):
 
     def on_node_end(self, *, run: Any, node: Any, result: NodeRun, **future: Any) -> None:
         if self.live is None:
-            detail = f"{result.rows:,} rows " if result.rows is not None else ""
+            detail = f"{plural(result.rows, 'row')} " if result.rows is not None else ""
             self.console.print(
                 f"  {result.status.value:<9} {node.name} {detail}{format_duration(result.duration_s)}",
                 markup=False,

@@ -93,7 +93,9 @@ def print_summary(console: Any, result: RunResult, store_url: str | None) -> Non
     console.print(node_table(result.node_runs, title=f"pipeline {result.pipeline}"))
     if result.setup_error:
         console.print("[bold red]setup failed[/]")
-        console.print(escape(result.setup_error.rstrip()), highlight=False)
+        # The first line summarizes; the rest is the traceback, which ends with that line.
+        detail = result.setup_error.partition("\n")[2] or result.setup_error
+        console.print(escape(detail.rstrip()), highlight=False)
     for name in result.failed:
         run = result.node_runs[name]
         console.print(f"[bold red]node {escape(name)} failed[/] after {run.attempts} attempt(s)")

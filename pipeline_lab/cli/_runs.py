@@ -33,7 +33,10 @@ def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:
         )
     console = Console(highlight=False)
     if not runs:
-        console.print("no runs recorded yet; try: pipeline-lab run NOTEBOOK")
+        if pipeline:
+            console.print(f"no runs of pipeline '{pipeline}' (pipeline-lab runs lists them all)")
+        else:
+            console.print("no runs recorded yet; try: pipeline-lab run NOTEBOOK")
     else:
         console.print(table)
     return 0

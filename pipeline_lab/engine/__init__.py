@@ -8,7 +8,7 @@ from pipeline_lab.engine._params import Params, parse_param_values
 from pipeline_lab.engine._retry import next_delay
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
 from pipeline_lab.engine._session import InteractiveSession
-from pipeline_lab.engine._summary import format_duration, node_summary, run_summary
+from pipeline_lab.engine._summary import format_duration, node_summary, plural, run_summary
 from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine._transform import explain as explain_plan
 from pipeline_lab.engine.hooks import HookManager, RunHooks
@@ -32,6 +32,7 @@ __all__ = [
     "node_summary",
     "parse_param_values",
     "plan",
+    "plural",
     "run_pipeline",
     "run_summary",
     "user_frames",

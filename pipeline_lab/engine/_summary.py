@@ -28,10 +28,26 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds:.2f} s" if seconds < 60 else f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
 
 
+def plural(count: int, word: str) -> str:
+    """``1 row``, ``2,000 rows``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def format_shape(run: NodeRun) -> str:
     if run.rows is None:
         return ""
-    return f"{run.rows:,} rows × {run.columns} columns"
+    return f"{plural(run.rows, 'row')} × {plural(run.columns or 0, 'column')}"
+
+
+def format_output(run: NodeRun) -> str:
+    """What a node produced: its shape, else its type; a plan or nothing is said plainly."""
+    shape = format_shape(run)
+    if shape:
+        return shape
+    if run.output is None:
+        return "no output (assign the node's name or end the cell with an expression)"
+    kind = type(run.output).__name__
+    return "a lazy plan (fused into the nodes that read it)" if kind == "LazyFrame" else kind
 
 
 def node_summary(run: NodeRun) -> str:
@@ -39,10 +55,10 @@ def node_summary(run: NodeRun) -> str:
     parts = [f"{MARK[run.status]} {run.name}: {run.status.value}"]
     if run.status.ok:
         parts = [f"{MARK[run.status]} {run.name}:"]
-        parts.append(format_shape(run) or type(run.output).__name__)
+        parts.append(format_output(run))
         parts.append(f"in {format_duration(run.duration_s)}")
         if run.checks:
-            parts.append(f"· {len(run.checks)} check{'s' if len(run.checks) > 1 else ''} passed")
+            parts.append(f"· {plural(len(run.checks), 'check')} passed")
     elif run.status is NodeStatus.FAILED and run.duration_s is not None:
         parts.append(f"after {format_duration(run.duration_s)}")
     if run.attempts > 1:

@@ -57,8 +57,12 @@ def evaluate_check(frame: Any, check: str, *, node: str) -> CheckOutcome:
         raise QualityGateError(
             f"check {check!r} names column(s) the output does not have: {', '.join(missing)}",
             node=node,
-            hint=(did_you_mean(missing[0], df.columns) or "")
-            + f" columns: {', '.join(df.columns)}",
+            hint=" ".join(
+                filter(
+                    None,
+                    [did_you_mean(missing[0], df.columns), f"columns: {', '.join(df.columns)}"],
+                )
+            ),
         )
     try:
         ok = df.select(expr.fill_null(False).alias("__ok__")).to_series()

@@ -169,7 +169,13 @@ if hasattr(os, "register_at_fork"):
 def _default_url() -> str:
     config = settings()
     if not os.environ.get(DB_URL_ENV):
-        config.home.mkdir(parents=True, exist_ok=True)
+        try:
+            config.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the Pipeline Lab home {config.home}: {exc.strerror}",
+                hint="set PIPELINE_LAB_HOME to a writable folder, or PIPELINE_LAB_DB_URL to a database",
+            ) from None
     return config.db_url
 
 

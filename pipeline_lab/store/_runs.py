@@ -152,7 +152,7 @@ class RunRepository(Repository):
         if not _HEX.fullmatch(prefix):
             raise StoreError(
                 f"'{run_id}' is not a run id (run ids are 32 hexadecimal characters)",
-                hint="list runs with RunRepository().list_runs() or `pipeline-lab runs`",
+                hint="see the recorded runs with: pipeline-lab runs",
             )
         query = (
             select(RunRecord)
@@ -168,7 +168,7 @@ class RunRepository(Repository):
         if not found:
             raise StoreError(
                 f"no run '{run_id}' in the store {self.store.url}",
-                hint="list runs with RunRepository().list_runs() or `pipeline-lab runs`",
+                hint="see the recorded runs with: pipeline-lab runs",
             )
         shown = ", ".join(r.run_id[: max(len(prefix) + 4, 8)] for r in found[:5])
         more = " and more" if len(found) > 5 else ""

@@ -19,7 +19,7 @@ def test_cell_defines_node_runs_it_binds_and_displays_the_value(shell, capsys):
     assert isinstance(result.result, pl.DataFrame)  # displayed like a normal cell's value
     assert shell.user_ns["orders"].shape == (3, 1)
     out = capsys.readouterr().out
-    assert "✓ orders: 3 rows × 1 columns in" in out
+    assert "✓ orders: 3 rows × 1 column in" in out
 
 
 def test_edges_come_from_the_names_a_cell_reads(shell):

@@ -168,8 +168,8 @@ class NodeRunner:
         __tracebackhide__ = True
         compiled = node.compiled
         # Always refresh: a re-run cell redefines the node under the same pseudo file name.
-        code = node.code or ""
-        linecache.cache[node.filename] = (len(code), None, code.splitlines(True), node.filename)
+        lines = node.source_lines()
+        linecache.cache[node.filename] = (sum(map(len, lines)), None, lines, node.filename)
         namespace = dict(self.base)
         namespace.update(inputs)
         exec(compiled.body, namespace)

@@ -32,25 +32,34 @@ class CompiledCell:
     last: CodeType | None
 
 
-def parse_cell(code: str, *, where: str, node: str | None = None) -> ast.Module:
+def parse_cell(
+    code: str, *, where: str, node: str | None = None, first_line: int = 1
+) -> ast.Module:
+    """Parse ``code``; line numbers count from ``first_line`` (2 under a ``%%pipeline`` line)."""
     try:
-        return ast.parse(code, filename=where)
+        tree = ast.parse(code, filename=where)
     except SyntaxError as exc:
         line = (exc.text or "").rstrip()
         hint = "fix the syntax error in the cell"
         if line.lstrip().startswith(("%", "!")):
             hint = "IPython magics and shell escapes are not allowed in %%pipeline cells; move them to an ordinary cell"
+        lineno = (exc.lineno or 1) + first_line - 1
         raise PipelineDefinitionError(
-            f"syntax error in {where}, line {exc.lineno}: {exc.msg}"
+            f"syntax error in {where}, line {lineno}: {exc.msg}"
             + (f"\n    {line}" if line else ""),
             node=node,
             hint=hint,
         ) from None
+    if first_line != 1:
+        ast.increment_lineno(tree, first_line - 1)
+    return tree
 
 
-def analyze_cell(code: str, *, where: str = "<cell>", node: str | None = None) -> CellAnalysis:
+def analyze_cell(
+    code: str, *, where: str = "<cell>", node: str | None = None, first_line: int = 1
+) -> CellAnalysis:
     """Analyze ``code``: free names read, names bound at top level, ``params.X`` uses."""
-    tree = parse_cell(code, where=where, node=node)
+    tree = parse_cell(code, where=where, node=node, first_line=first_line)
     visitor = _FreeNames(set())
     for stmt in tree.body:
         visitor.visit(stmt)
@@ -64,9 +73,11 @@ def analyze_cell(code: str, *, where: str = "<cell>", node: str | None = None) -
     )
 
 
-def compile_cell(code: str, *, filename: str, node: str | None = None) -> CompiledCell:
+def compile_cell(
+    code: str, *, filename: str, node: str | None = None, first_line: int = 1
+) -> CompiledCell:
     """Compile ``code`` so that running it returns the value of its last expression."""
-    tree = parse_cell(code, where=filename, node=node)
+    tree = parse_cell(code, where=filename, node=node, first_line=first_line)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         expression = tree.body.pop()

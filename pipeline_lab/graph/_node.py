@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from pipeline_lab.components import Component
 
 
+CODE_FIRST_LINE = 2
+"""A node's code starts on line 2 of its cell, under the ``%%pipeline`` line."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with full jitter: attempt k waits up to ``min(cap, delay*factor**(k-1))``."""
@@ -77,11 +81,21 @@ class Node:
         if self.code is None:
             names = frozenset(self.inputs or ())
             return CellAnalysis(names, frozenset(), frozenset(), True)
-        return analyze_cell(self.code, where=f"node '{self.name}'", node=self.name)
+        return analyze_cell(
+            self.code, where=f"node '{self.name}'", node=self.name, first_line=CODE_FIRST_LINE
+        )
 
     @cached_property
     def compiled(self) -> CompiledCell:
-        return compile_cell(self.code or "", filename=self.filename, node=self.name)
+        return compile_cell(
+            self.code or "", filename=self.filename, node=self.name, first_line=CODE_FIRST_LINE
+        )
+
+    def source_lines(self) -> list[str]:
+        """The node as its cell reads, header first, so traceback line numbers match the editor."""
+        from pipeline_lab.graph._header import format_header
+
+        return [format_header(self) + "\n", *(self.code or "").splitlines(True)]
 
     @property
     def output_name(self) -> str | None:

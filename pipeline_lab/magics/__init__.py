@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline_lab.errors import PipelineLabError
-from pipeline_lab.magics._magics import PipelineMagics, session_of, show_error
+from pipeline_lab.magics._magics import NodeFailed, PipelineMagics, session_of, show_error
 
-__all__ = ["PipelineMagics", "load_ipython_extension", "session_of", "unload_ipython_extension"]
+__all__ = [
+    "NodeFailed",
+    "PipelineMagics",
+    "load_ipython_extension",
+    "session_of",
+    "unload_ipython_extension",
+]
 
 
 def load_ipython_extension(ipython: Any) -> None:

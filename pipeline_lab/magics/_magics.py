@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
+from types import TracebackType
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -80,10 +82,30 @@ def session_of(shell: Any) -> InteractiveSession:
     return magics.session
 
 
+class NodeFailed(NodeExecutionError):
+    """A node's own code raised ``original``; the cell shows only the user's frames of it."""
+
+    def __init__(self, node: str, original: BaseException, frames: TracebackType | None):
+        super().__init__(f"{type(original).__name__}: {original}", node=node)
+        self.original = original
+        self.frames = frames
+
+
 def show_error(
     shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
 ) -> list[str]:
-    """IPython custom-exception handler: ``ErrorName: message`` with its hint, in red."""
+    """IPython custom-exception handler for our errors.
+
+    A node's failure shows the user's traceback from the node's first line (not the magic
+    call, not our frames); our own errors show ``ErrorName: message`` and the hint, in red.
+    """
+    if isinstance(value, NodeFailed):
+        original = value.original
+        stb = shell.InteractiveTB.structured_traceback(
+            type(original), original, value.frames, tb_offset=0
+        )
+        shell._showtraceback(type(original), original, stb)
+        return stb
     stb = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
     shell._showtraceback(etype, value, stb)
     return stb
@@ -109,17 +131,23 @@ class PipelineMagics(Magics):
 
     def _show_node(self, name: str, result: RunResult) -> Any:
         __tracebackhide__ = True
-        for other, node_run in result.node_runs.items():
-            if other != name:
-                print(node_summary(node_run))
+        for node_run in [
+            *(r for n, r in result.node_runs.items() if n != name),
+            result.node_runs[name],
+        ]:
+            # Failures go to stderr, which notebooks show in red.
+            stream = sys.stdout if node_run.status.ok else sys.stderr
+            print(node_summary(node_run), file=stream)
         node_run = result.node_runs[name]
-        print(node_summary(node_run))
         if node_run.status is NodeStatus.SUCCEEDED:
             return node_run.display
         exc = node_run.exception
         if exc is None:
             raise PipelineLabError(node_run.error or f"node '{name}' did not run")
-        raise exc.with_traceback(user_frames(exc, self.session.pipeline.nodes[name].filename))
+        if isinstance(exc, PipelineLabError):
+            raise exc
+        frames = user_frames(exc, self.session.pipeline.nodes[name].filename)
+        raise NodeFailed(name, exc, frames) from exc
 
     def _line(self, line: str) -> Any:
         __tracebackhide__ = True

@@ -138,7 +138,7 @@ def test_failing_node_does_not_crash_the_caller(failing: Pipeline, executor: str
 
 def test_traceback_shows_the_users_line_and_none_of_ours(failing: Pipeline) -> None:
     tb = failing.run(hooks=[]).node_runs["bad"].traceback or ""
-    assert 'File "<pipeline node bad>", line 3' in tb
+    assert 'File "<pipeline node bad>", line 4' in tb
     assert "ratio = total / 0" in tb
     assert tb.rstrip().endswith("ZeroDivisionError: division by zero")
     assert "pipeline_lab" not in tb
@@ -149,7 +149,7 @@ def test_traceback_goes_into_the_users_helpers() -> None:
     pipeline = chain(n="helper(0)")
     pipeline.setup.append(Cell("def helper(x):\n    return 1 / x", index=4))
     tb = pipeline.run(hooks=[]).node_runs["n"].traceback or ""
-    assert 'File "<pipeline node n>", line 1' in tb
+    assert 'File "<pipeline node n>", line 2' in tb
     assert 'File "<notebook cell 5>", line 2, in helper' in tb
     assert "return 1 / x" in tb
     assert "pipeline_lab" not in tb
@@ -163,7 +163,7 @@ def test_traceback_of_a_redefined_node_shows_its_new_code() -> None:
         .node_runs["x"]
         .traceback
     )
-    assert "line 3" in (tb or "")
+    assert "line 4" in (tb or "")
     assert "raise KeyError('second version')" in (tb or "")
 
 

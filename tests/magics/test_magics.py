@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipeline_lab.errors import NodeExecutionError, PipelineDefinitionError, QualityGateError
-from pipeline_lab.magics import session_of
+from pipeline_lab.magics import NodeFailed, session_of
 
 
 def test_cell_defines_node_runs_it_binds_and_displays_the_value(shell, capsys):
@@ -93,10 +93,15 @@ def test_bad_check_is_a_clear_error(shell, check, expected):
 
 def test_failing_cell_shows_the_users_traceback_only(shell, capsys):
     result = shell.run_cell("%%pipeline boom\ndef f(v):\n    return v / 0\nf(1)")
-    assert isinstance(result.error_in_exec, ZeroDivisionError)
-    out = capsys.readouterr().out
-    assert "<pipeline node boom>" in out and "return v / 0" in out
-    assert "pipeline_lab/engine" not in out and "_node_runner" not in out
+    assert isinstance(result.error_in_exec, NodeFailed)
+    assert isinstance(result.error_in_exec.original, ZeroDivisionError)
+    captured = capsys.readouterr()
+    out = captured.out
+    # line numbers as in the cell editor: line 1 is the %%pipeline header
+    assert "<pipeline node boom>:3" in out and "return v / 0" in out
+    assert "%%pipeline boom" in out
+    assert "pipeline_lab/" not in out and "run_cell_magic" not in out and "hidden" not in out
+    assert "✗ boom: failed" in captured.err  # the summary line goes to stderr: red
     assert session_of(shell).last_runs["boom"].status.value == "failed"
     assert "boom" in session_of(shell).pipeline.nodes  # still registered: fix and re-run
 

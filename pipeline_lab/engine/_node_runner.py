@@ -207,5 +207,7 @@ def user_traceback(exc: BaseException, filename: str) -> str:
     """The traceback a user would see if the cell ran by itself (none of our frames)."""
     tb = user_frames(exc, filename)
     if tb is None:
+        if isinstance(exc, PipelineLabError):
+            return _summary(exc) + "\n"  # our own error: its message says where and what to do
         return "".join(traceback.format_exception_only(type(exc), exc))
     return "".join(traceback.format_exception(type(exc), exc, tb))

@@ -43,6 +43,8 @@ class InteractiveSession:
     namespace: MutableMapping[str, Any]
     pipeline: Pipeline = field(default_factory=lambda: Pipeline(_default_name()))
     last_runs: dict[str, NodeRun] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+    """Nodes whose last value predates a re-run of something upstream of them."""
     hooks: Iterable[Any] | None = None
     executor: str = "threads"
 
@@ -54,6 +56,7 @@ class InteractiveSession:
             )
         self.pipeline = Pipeline(name)
         self.last_runs.clear()
+        self.stale.clear()
         return self.pipeline
 
     def define(self, line: str, body: str) -> tuple[Node, RunResult | None]:
@@ -113,6 +116,10 @@ class InteractiveSession:
         for name, value in result.outputs.items():
             self.namespace[name] = value
         self.last_runs.update(result.node_runs)
+        ran = {n for n, r in result.node_runs.items() if r.status.ok}
+        self.stale -= ran
+        for name in ran:
+            self.stale |= self.pipeline.downstream(name) - set(result.node_runs)
         return result
 
     def _kernel_hint(self, issue: Issue) -> Issue:
@@ -191,6 +198,7 @@ class InteractiveSession:
     def remove(self, name: str) -> Node:
         node = self.pipeline.remove(name)
         self.last_runs.pop(name, None)
+        self.stale.discard(name)
         return node
 
     def _with(self, node: Node) -> Pipeline:

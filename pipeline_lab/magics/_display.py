@@ -18,10 +18,13 @@ class NodeTable:
         pipeline: Pipeline,
         runs: dict[str, NodeRun],
         view: Literal["show", "status", "nodes"] = "show",
+        *,
+        stale: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         self.pipeline = pipeline
         self.runs = runs
         self.view = view
+        self.stale = stale
 
     def _rows(self) -> list[dict[str, str]]:
         rows = []
@@ -40,7 +43,8 @@ class NodeTable:
                     "inputs": ", ".join(
                         [*self.pipeline.dependencies(name), *self.pipeline.parameters_of(name)]
                     ),
-                    "status": f"{MARK[status]} {status.value}",
+                    "status": f"{MARK[status]} {status.value}"
+                    + (" (stale: an upstream node ran since)" if name in self.stale else ""),
                     "rows": f"{run.rows:,}" if run and run.rows is not None else "",
                     "time": format_duration(run.duration_s) if run else "",
                     "checks": str(len(node.checks)) if node.checks else "",

@@ -156,10 +156,10 @@ class PipelineMagics(Magics):
         if args.verb == "help":
             print(HELP)
         elif args.verb in ("show", "status", "nodes"):
-            display(NodeTable(session.pipeline, session.last_runs, args.verb))
+            display(NodeTable(session.pipeline, session.last_runs, args.verb, stale=session.stale))
         elif args.verb == "run":
             result = session.run(only=args.only, from_=args.from_)
-            display(NodeTable(session.pipeline, session.last_runs, "status"))
+            display(NodeTable(session.pipeline, session.last_runs, "status", stale=session.stale))
             if not result.ok:
                 raise NodeExecutionError(
                     run_summary(result),

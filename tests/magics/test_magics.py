@@ -260,3 +260,16 @@ def test_interactive_runs_are_recorded_and_save_versions_the_pipeline(shell, mon
     run("%%pipeline area\nround(math.pi * radius ** 2, 2)")
     run("%pipeline save")
     assert [v.version for v in PipelineBuilder().versions("kernel_flow")] == [1, 2]
+
+
+def test_downstream_values_are_marked_stale_after_an_upstream_rerun(shell, capsys):
+    shell.run_cell("%%pipeline a\n1")
+    shell.run_cell("%%pipeline b\na + 1")
+    shell.run_cell("%%pipeline c\nb + 1")
+    shell.run_cell("%%pipeline a\n10")  # b and c still hold values computed from a = 1
+    capsys.readouterr()
+    shell.run_cell("%pipeline status")
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert "stale" in lines["b"] and "stale" in lines["c"] and "stale" not in lines["a"]
+    shell.run_cell("%pipeline run --from b")
+    assert shell.user_ns["c"] == 12 and session_of(shell).stale == set()

@@ -273,3 +273,39 @@ def test_downstream_values_are_marked_stale_after_an_upstream_rerun(shell, capsy
     assert "stale" in lines["b"] and "stale" in lines["c"] and "stale" not in lines["a"]
     shell.run_cell("%pipeline run --from b")
     assert shell.user_ns["c"] == 12 and session_of(shell).stale == set()
+
+
+def _notebook(path, *sources):
+    import json
+
+    cells = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": src}
+        for src in sources
+    ]
+    path.write_text(
+        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    return path
+
+
+def test_a_node_of_the_notebook_not_run_yet_gets_a_run_it_first_hint(shell, monkeypatch, tmp_path):
+    nb = _notebook(tmp_path / "flow.ipynb", "%%pipeline clean\n[1]", "%%pipeline paid\nclean")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(nb))
+    result = shell.run_cell("%%pipeline paid\nclean")
+    message = str(result.error_in_exec)
+    assert "has not run in this kernel" in message
+    assert "run the cell of node 'clean' first" in message and "did you mean" not in message
+
+
+def test_save_survives_a_broken_cell_in_the_saved_notebook(shell, monkeypatch, tmp_path, capsys):
+    from pipeline_lab.store import PipelineBuilder
+
+    monkeypatch.setenv("PIPELINE_LAB_STORE", "on")
+    nb = _notebook(tmp_path / "flow.ipynb", "%%pipeline a\n1", "%%pipeline\nnot a node")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(nb))
+    shell.run_cell("%pipeline new flow", store_history=True)
+    shell.run_cell("%%pipeline a\n1", store_history=True)
+    assert shell.run_cell("%pipeline save", store_history=True).success
+    out = capsys.readouterr().out
+    assert "could not be read" in out and "cell 2" in out
+    assert list(PipelineBuilder().get("flow").nodes) == ["a"]

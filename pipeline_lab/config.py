@@ -11,6 +11,7 @@ from pipeline_lab.errors import PipelineLabError
 HOME_ENV = "PIPELINE_LAB_HOME"
 DB_URL_ENV = "PIPELINE_LAB_DB_URL"
 STORE_ENV = "PIPELINE_LAB_STORE"
+STREAMING_ENV = "PIPELINE_LAB_STREAMING_FRACTION"
 _SWITCH = {
     "on": True,
     "1": True,
@@ -32,6 +33,8 @@ class Settings:
     db_url: str
     store_enabled: bool = True
     executor: str = "threads"
+    streaming_fraction: float = 0.5
+    """Component plans whose in-memory inputs exceed this share of RAM use polars streaming."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,7 +47,19 @@ class Settings:
                 hint=f"unset {STORE_ENV} to record runs, or set {STORE_ENV}=off",
             )
         store_enabled = _SWITCH[store]
-        return cls(home=home, db_url=db_url, store_enabled=store_enabled)
+        raw_fraction = os.environ.get(STREAMING_ENV, "0.5")
+        try:
+            fraction = float(raw_fraction)
+        except ValueError:
+            fraction = -1.0
+        if not 0 < fraction <= 1:
+            raise PipelineLabError(
+                f"{STREAMING_ENV} must be a number in (0, 1], got {raw_fraction!r}",
+                hint="e.g. 0.5 streams plans whose inputs exceed half the memory",
+            )
+        return cls(
+            home=home, db_url=db_url, store_enabled=store_enabled, streaming_fraction=fraction
+        )
 
 
 def settings() -> Settings:

@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 
     from pipeline_lab.graph import Node, Pipeline
 
-STREAMING_MEMORY_FRACTION = 0.5
-"""Inputs estimated above this share of the machine's memory use polars' streaming engine."""
-
 
 def _total_memory() -> int:
     try:
@@ -41,11 +38,14 @@ class TransformationEngine:
         *,
         streaming: bool | None = None,
         materialize: bool = False,
-        memory_fraction: float = STREAMING_MEMORY_FRACTION,
+        memory_fraction: float | None = None,
     ) -> None:
+        from pipeline_lab.config import settings
+
         self.pipeline = pipeline
         self.streaming = streaming
-        self.memory_fraction = memory_fraction
+        # Inputs estimated above this share of the machine's memory use polars' streaming engine.
+        self.memory_fraction = memory_fraction or settings().streaming_fraction
         selected = list(selected)
         chosen = set(selected)
         dependents: dict[str, list[str]] = {n: [] for n in pipeline.nodes}

@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NODE",
         help="run NODE and everything downstream of it, plus the upstream nodes they need",
     )
+    run.add_argument(
+        "--streaming",
+        action="store_true",
+        default=None,
+        help="run component plans on polars' streaming engine (default: only for inputs "
+        "larger than PIPELINE_LAB_STREAMING_FRACTION of memory)",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     run.set_defaults(handler="run")
 
@@ -129,6 +136,7 @@ def run_command(args: argparse.Namespace) -> int:
         only=args.only,
         from_=args.from_,
         as_json=args.json,
+        streaming=args.streaming,
     )
 
 

@@ -34,6 +34,7 @@ def run_notebook(
     only: list[str] | None = None,
     from_: str | None = None,
     as_json: bool = False,
+    streaming: bool | None = None,
 ) -> int:
     """Run a notebook's pipeline headless; print progress and a summary (or JSON)."""
     notebook = notebook.resolve()
@@ -65,6 +66,7 @@ def run_notebook(
                 from_=from_,
                 hooks=hooks,
                 source="cli",
+                streaming=streaming,
             )
     finally:
         if console is not None:

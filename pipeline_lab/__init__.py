@@ -44,6 +44,7 @@ __all__ = [
     "TransientError",
     "__version__",
     "load_ipython_extension",
+    "transform",
     "unload_ipython_extension",
 ]
 
@@ -59,3 +60,12 @@ def unload_ipython_extension(ipython: Any) -> None:
     from pipeline_lab.magics import unload_ipython_extension as unload
 
     unload(ipython)
+
+
+def __getattr__(name: str) -> Any:
+    # ``pipeline_lab.transform`` loads the component library on first use, not at import.
+    if name == "transform":
+        from pipeline_lab.components.library.custom import transform
+
+        return transform
+    raise AttributeError(f"module 'pipeline_lab' has no attribute {name!r}")

@@ -39,7 +39,6 @@ def run_notebook(
     """Run a notebook's pipeline headless; print progress and a summary (or JSON)."""
     notebook = notebook.resolve()
     pipeline, notices = load_notebook(notebook)
-    pipeline.check()
     typed = parse_param_values(pipeline, params)
     store = _open_store()
     hooks = default_hooks()

@@ -61,7 +61,10 @@ def run_pipeline(
     ``materialize`` collects every component output (else chains stay one lazy plan).
     """
     __tracebackhide__ = True
-    pipeline.check(known=globals_.keys() if globals_ is not None else None)
+    # Setup cells may register custom transforms: in a headless run, components are checked
+    # again once they have run (an unknown one then fails the run like a failing setup cell).
+    late = {"unknown-component"} if globals_ is None and pipeline.setup else set()
+    pipeline.check(known=globals_.keys() if globals_ is not None else None, tolerate=late)
     run_executor = EXECUTORS.get(executor)
     overrides = dict(check_param_names(pipeline, params or {}))
     values = dict(values or {})
@@ -89,6 +92,8 @@ def run_pipeline(
     if setup_error is None and globals_ is None:
         try:
             _run_setup(pipeline, base)
+            if late:
+                pipeline.check(tolerate=set())
         except Exception as exc:
             setup_error = _setup_error(exc)
     transform = TransformationEngine(

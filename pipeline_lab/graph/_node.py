@@ -110,7 +110,10 @@ class Node:
             try:
                 return frozenset(self.instance.input_names())
             except PipelineLabError:
-                return frozenset()  # validate() reports the unknown component or bad parameters
+                # Not (yet) a known component, e.g. a custom transform that a setup cell
+                # registers: its usual input parameters still give the graph its edges.
+                # validate() reports the component if it stays unknown.
+                return frozenset(_declared_inputs(self.params))
         return self.analysis.reads
 
     @cached_property
@@ -160,3 +163,17 @@ class Node:
             tags=tuple(data.get("tags") or ()),
             position=(float(position[0]), float(position[1])) if position else None,
         )
+
+
+_INPUT_PARAMS = ("input", "inputs", "left", "right")
+
+
+def _declared_inputs(params: Mapping[str, Any]) -> list[str]:
+    names: list[str] = []
+    for key in _INPUT_PARAMS:
+        value = params.get(key)
+        if isinstance(value, str):
+            names.append(value)
+        elif isinstance(value, list):
+            names.extend(v for v in value if isinstance(v, str))
+    return names

@@ -279,9 +279,16 @@ class Pipeline:
         """Every problem at once: cycles, missing inputs, bad names, syntax, unknown params."""
         return validate(self, known)
 
-    def check(self, known: Iterable[str] | None = None) -> None:
-        """Raise one ``PipelineDefinitionError`` listing every error :meth:`validate` finds."""
-        errors = [i for i in self.validate(known) if i.severity == "error"]
+    def check(self, known: Iterable[str] | None = None, *, tolerate: Iterable[str] = ()) -> None:
+        """Raise one ``PipelineDefinitionError`` listing every error :meth:`validate` finds.
+
+        ``tolerate`` names issue codes to let pass (e.g. ``unknown-component`` before the
+        setup cells that register custom transforms have run).
+        """
+        tolerated = set(tolerate)
+        errors = [
+            i for i in self.validate(known) if i.severity == "error" and i.code not in tolerated
+        ]
         if errors:
             lines = "\n".join(f"  - {issue}" for issue in errors)
             raise PipelineDefinitionError(

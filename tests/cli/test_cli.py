@@ -233,3 +233,33 @@ def test_skipped_magic_lines_are_noted(write_notebook, capsys):
     nb = write_notebook("%timeit 1 + 1", "%%pipeline a\n1")
     assert main(["run", str(nb)]) == 0
     assert "%timeit" in capsys.readouterr().out
+
+
+def test_a_custom_transform_registered_in_a_setup_cell_runs_headless(write_notebook, capsys):
+    nb = write_notebook(
+        "import polars as pl\nimport pipeline_lab\n\n"
+        "@pipeline_lab.transform\n"
+        "def scaled(frame: pl.DataFrame, *, factor: int = 2) -> pl.DataFrame:\n"
+        "    '''Multiply x by a factor.'''\n"
+        "    return frame.with_columns(pl.col('x') * factor)",
+        "%%pipeline numbers\npl.DataFrame({'x': [1, 2, 3]})",
+        "%%pipeline tripled --component scaled\ninput: numbers\nfactor: 3",
+        "%%pipeline total\nint(tripled['x'].sum())",
+        name="custom.ipynb",
+    )
+    assert main(["run", str(nb), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["nodes"]["tripled"]["rows"] == 3 and data["status"] == "succeeded"
+
+
+def test_a_component_no_setup_cell_registers_fails_the_run_clearly(write_notebook, capsys):
+    nb = write_notebook(
+        "import polars as pl",
+        "%%pipeline numbers\npl.DataFrame({'x': [1]})",
+        "%%pipeline tripled --component scaledd\ninput: numbers",
+        name="unknown.ipynb",
+    )
+    assert main(["run", str(nb), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert "unknown component 'scaledd'" in data["setup_error"]
+    assert data["nodes"]["tripled"]["status"] == "skipped"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from pipeline_lab.components import component
 from pipeline_lab.components._base import (
@@ -16,56 +16,35 @@ from pipeline_lab.components._base import (
     NodeInput,
 )
 from pipeline_lab.components._expressions import require_columns, sql_expr
-from pipeline_lab.components.library.sql import tokenize
+from pipeline_lab.components.library.sql import aggregate_sql
 
 if TYPE_CHECKING:
     import polars as pl
 
 
 def _as_list(value: Any) -> Any:
-    """A single column name may stand for a list of one."""
     return [value] if isinstance(value, str) else value
 
 
-def _code_list(names: list[str]) -> str:
-    return "[" + ", ".join(repr(n) for n in names) + "]"
+ColumnList = Annotated[list[str], BeforeValidator(_as_list)]
+"""Column names; a single name stands for a list of one (``by: region``)."""
+
+
+def code_list(values: Iterable[Any]) -> str:
+    """``values`` as a Python list literal for generated code."""
+    return "[" + ", ".join(repr(v) for v in values) + "]"
 
 
 # -- aggregate -------------------------------------------------------------------------------
-# Names the issue promises that polars' SQL spells differently; still SQL once rewritten.
-_AGGREGATE_ALIASES = {"mean": "avg", "std": "stddev", "quantile": "quantile_cont"}
-
-
-def aggregate_sql(text: str) -> str:
-    """``text`` with ``mean(``, ``std(``, ``quantile(`` and ``n_unique(x)`` in polars' SQL names."""
-    tokens = tokenize(text)
-    out = [t.text for t in tokens]
-    real = [i for i, t in enumerate(tokens) if t.kind not in ("space", "comment")]
-    for pos, i in enumerate(real):
-        word = tokens[i].text.lower() if tokens[i].kind == "word" else ""
-        calls = pos + 1 < len(real) and tokens[real[pos + 1]].text == "("
-        qualified = pos > 0 and tokens[real[pos - 1]].text == "."
-        if not calls or qualified:
-            continue
-        if word in _AGGREGATE_ALIASES:
-            out[i] = _AGGREGATE_ALIASES[word]
-        elif word == "n_unique":
-            out[i], out[real[pos + 1]] = "count", "(DISTINCT "
-    return "".join(out)
-
-
 class AggregateParams(ComponentParams):
     input: str = NodeInput()
-    by: list[str] = Field(default_factory=list, description="group keys (none: whole frame)")
+    by: ColumnList = Field(default_factory=list, description="group keys (none: whole frame)")
     aggs: dict[str, str] = Field(
         min_length=1, description="output column -> SQL aggregate, e.g. sum(amount)"
     )
-    maintain_order: bool = Field(True, description="groups in order of first appearance")
-
-    @field_validator("by", mode="before")
-    @classmethod
-    def _one_key(cls, value: Any) -> Any:
-        return _as_list(value)
+    maintain_order: bool = Field(
+        False, description="groups in order of first appearance (default: sorted by the keys)"
+    )
 
     @model_validator(mode="after")
     def _distinct_names(self) -> AggregateParams:
@@ -105,7 +84,10 @@ class Aggregate(Component[AggregateParams]):
             exprs.append(expr.alias(output))
         if not params.by:
             return frame.select(exprs)
-        return frame.group_by(params.by, maintain_order=params.maintain_order).agg(exprs)
+        grouped = frame.group_by(params.by, maintain_order=params.maintain_order).agg(exprs)
+        # Sorting the (small) result is as deterministic as maintain_order, and much cheaper
+        # after an order-keeping join.
+        return grouped if params.maintain_order else grouped.sort(params.by, nulls_last=True)
 
     def _require(self, names: list[str], wanted: list[str], param: str) -> None:
         require_columns(
@@ -136,9 +118,14 @@ class Aggregate(Component[AggregateParams]):
         )
         if not params.by:
             return f"{params.input}.select(\n    {aggs},\n)"
-        return (
-            f"{params.input}.group_by({_code_list(params.by)}, "
+        code = (
+            f"{params.input}.group_by({code_list(params.by)}, "
             f"maintain_order={params.maintain_order}).agg(\n    {aggs},\n)"
+        )
+        return (
+            code
+            if params.maintain_order
+            else f"{code}.sort({code_list(params.by)}, nulls_last=True)"
         )
 
 
@@ -157,18 +144,13 @@ _JOIN_ORDER = {"right": "right", "full": "left_right", "cross": "left_right"}
 class JoinParams(ComponentParams):
     left: str = NodeInput("the left node")
     right: str = NodeInput("the right node")
-    on: list[str] | None = Field(None, description="key columns named the same on both sides")
-    left_on: list[str] | None = Field(None, description="left key columns (with right_on)")
-    right_on: list[str] | None = Field(None, description="right key columns (with left_on)")
+    on: ColumnList | None = Field(None, description="key columns named the same on both sides")
+    left_on: ColumnList | None = Field(None, description="left key columns (with right_on)")
+    right_on: ColumnList | None = Field(None, description="right key columns (with left_on)")
     how: JoinHow = "inner"
     suffix: str = Field("_right", description="appended to right column names that clash")
     coalesce: bool = Field(True, description="one column per key pair, as SQL USING")
     maintain_order: bool = Field(True, description="keep the input row order (deterministic)")
-
-    @field_validator("on", "left_on", "right_on", mode="before")
-    @classmethod
-    def _one_key(cls, value: Any) -> Any:
-        return _as_list(value)
 
     @model_validator(mode="after")
     def _keys_fit_how(self) -> JoinParams:
@@ -217,13 +199,11 @@ class Join(Component[JoinParams]):
         left, right = inputs[params.left], inputs[params.right]
         self._check_keys(left.collect_schema(), right.collect_schema())
         order = _JOIN_ORDER.get(params.how, "left") if params.maintain_order else "none"
-        if params.how == "cross":
-            return left.join(right, how="cross", suffix=params.suffix, maintain_order=order)  # type: ignore[arg-type]
-        keys: dict[str, Any] = (
-            {"on": params.on}
-            if params.on is not None
-            else {"left_on": params.left_on, "right_on": params.right_on}
-        )
+        keys: dict[str, Any] = {}
+        if params.on is not None:
+            keys["on"] = params.on
+        elif params.how != "cross":
+            keys.update(left_on=params.left_on, right_on=params.right_on)
         return left.join(
             right,
             how=params.how,
@@ -300,11 +280,11 @@ class Join(Component[JoinParams]):
         if params.how == "cross":
             keys = ""
         elif params.on is not None:
-            keys = f"on={_code_list(params.on)}, "
+            keys = f"on={code_list(params.on)}, "
         else:
             keys = (
-                f"left_on={_code_list(params.left_on or [])}, "
-                f"right_on={_code_list(params.right_on or [])}, "
+                f"left_on={code_list(params.left_on or [])}, "
+                f"right_on={code_list(params.right_on or [])}, "
             )
         coalesce = "" if params.how == "cross" else f", coalesce={params.coalesce}"
         return (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from pipeline_lab.components import component
 from pipeline_lab.components._base import (
@@ -16,18 +16,10 @@ from pipeline_lab.components._base import (
     NodeInput,
 )
 from pipeline_lab.components._expressions import require_columns
+from pipeline_lab.components.library.combine import ColumnList, code_list
 
 if TYPE_CHECKING:
     import polars as pl
-
-
-def _as_list(value: Any) -> Any:
-    """A single column name may stand for a list of one."""
-    return [value] if isinstance(value, str) else value
-
-
-def _code_list(names: list[Any]) -> str:
-    return "[" + ", ".join(repr(n) for n in names) + "]"
 
 
 PivotAggregate = Literal["first", "last", "sum", "mean", "median", "min", "max", "count", "len"]
@@ -35,9 +27,9 @@ PivotAggregate = Literal["first", "last", "sum", "mean", "median", "min", "max",
 
 class PivotParams(ComponentParams):
     input: str = NodeInput()
-    index: list[str] = Field(description="columns that identify an output row")
+    index: ColumnList = Field(description="columns that identify an output row")
     on: str = Field(description="the column whose values become columns")
-    values: list[str] | None = Field(None, description="value columns (default: all others)")
+    values: ColumnList | None = Field(None, description="value columns (default: all others)")
     aggregate: PivotAggregate = Field(
         "first", description="how to combine several values for one cell (count: non-null)"
     )
@@ -46,11 +38,6 @@ class PivotParams(ComponentParams):
         description="the values of 'on' that become columns (default: every distinct value, "
         "which reads the input once more)",
     )
-
-    @field_validator("index", "values", mode="before")
-    @classmethod
-    def _one_column(cls, value: Any) -> Any:
-        return _as_list(value)
 
 
 @component
@@ -150,37 +137,34 @@ class Pivot(Component[PivotParams]):
         params = self.params
         source = params.input
         if params.on_columns is not None:
-            on_columns = _code_list(params.on_columns)
+            on_columns = code_list(params.on_columns)
         else:
             on_columns = (
                 f"{source}.select(pl.col({params.on!r}).unique().sort(nulls_last=True))"
                 ".collect().to_series()"
             )
         values = (
-            _code_list(params.values)
+            code_list(params.values)
             if params.values is not None
             else f"[c for c in {source}.collect_schema().names() "
-            f"if c not in {_code_list([params.on, *params.index])}]"
+            f"if c not in {code_list([params.on, *params.index])}]"
         )
-        aggregate = "pl.element().count()" if params.aggregate == "count" else repr(params.aggregate)
+        aggregate = (
+            "pl.element().count()" if params.aggregate == "count" else repr(params.aggregate)
+        )
         return (
             f"{source}.pivot(\n    {params.on!r},\n    on_columns={on_columns},\n"
-            f"    index={_code_list(params.index)},\n    values={values},\n"
+            f"    index={code_list(params.index)},\n    values={values},\n"
             f"    aggregate_function={aggregate},\n    maintain_order=True,\n)"
         )
 
 
 class UnpivotParams(ComponentParams):
     input: str = NodeInput()
-    index: list[str] = Field(default_factory=list, description="columns kept on every row")
-    on: list[str] | None = Field(None, description="columns to unpivot (default: all others)")
+    index: ColumnList = Field(default_factory=list, description="columns kept on every row")
+    on: ColumnList | None = Field(None, description="columns to unpivot (default: all others)")
     variable_name: str = Field("variable", description="the column of former column names")
     value_name: str = Field("value", description="the column of their values")
-
-    @field_validator("index", "on", mode="before")
-    @classmethod
-    def _one_column(cls, value: Any) -> Any:
-        return _as_list(value)
 
 
 @component
@@ -236,8 +220,8 @@ class Unpivot(Component[UnpivotParams]):
 
     def to_code(self) -> str:
         params = self.params
-        on = _code_list(params.on) if params.on is not None else "None"
+        on = code_list(params.on) if params.on is not None else "None"
         return (
-            f"{params.input}.unpivot({on}, index={_code_list(params.index)}, "
+            f"{params.input}.unpivot({on}, index={code_list(params.index)}, "
             f"variable_name={params.variable_name!r}, value_name={params.value_name!r})"
         )

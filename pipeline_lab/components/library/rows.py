@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline_lab.components import component
 from pipeline_lab.components._base import (
@@ -15,40 +15,20 @@ from pipeline_lab.components._base import (
     Component,
     ComponentError,
     ComponentParams,
-    Lineage,
     NodeInput,
 )
-from pipeline_lab.components._expressions import require_columns, sql_expr
+from pipeline_lab.components._expressions import sql_expr
+from pipeline_lab.components.library.columns import (
+    require_input,
+    resolved,
+    same_name_lineage,
+)
 
 if TYPE_CHECKING:
     import polars as pl
 
 Schemas = Mapping[str, Mapping[str, Any]]
 FillValue = bool | int | float | str | datetime | date
-
-
-def _require(
-    comp: Component[Any], frame: pl.LazyFrame, wanted: Collection[str], param: str
-) -> None:
-    """Check that the component's single input has the columns parameter ``param`` names."""
-    require_columns(
-        frame.collect_schema().names(),
-        wanted,
-        param=param,
-        component=comp.name,
-        node=comp.node,
-        input_name=comp.params.input,
-    )
-
-
-def _lineage(comp: Component[Any], input_schemas: Schemas, how: Lineage) -> list[ColumnLineage]:
-    """Each output column comes from the same-named input column, ``how``."""
-    import polars as pl
-
-    source = comp.params.input
-    frame = pl.LazyFrame(schema=dict(input_schemas[source]))
-    out = comp.apply({source: frame}).collect_schema().names()  # validates like a run does
-    return [ColumnLineage(c, ((source, c),), how) for c in out]
 
 
 def _call(subject: str, method: str, *args: Any, **options: Any) -> str:
@@ -77,11 +57,11 @@ class Filter(Component[FilterParams]):
         expr = sql_expr(
             self.params.condition, param="condition", component=self.name, node=self.node
         )
-        _require(self, frame, expr.meta.root_names(), "condition")
-        return frame.filter(expr)
+        require_input(self, frame, expr.meta.root_names(), "condition")
+        return resolved(self, frame.filter(expr), "condition", self.params.condition)
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
-        return _lineage(self, input_schemas, "filtered")
+        return same_name_lineage(self, input_schemas, "filtered")
 
     def to_code(self) -> str:
         return f"{self.params.input}.filter(pl.sql_expr({self.params.condition!r}))"
@@ -127,11 +107,11 @@ class Sort(Component[SortParams]):
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         frame = inputs[self.params.input]
         by = self.params.by
-        _require(self, frame, [by] if isinstance(by, str) else by, "by")
+        require_input(self, frame, [by] if isinstance(by, str) else by, "by")
         return frame.sort(by, **self._options())
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
-        return _lineage(self, input_schemas, "direct")
+        return same_name_lineage(self, input_schemas, "direct")
 
     def to_code(self) -> str:
         return _call(self.params.input, "sort", self.params.by, **self._options())
@@ -161,11 +141,11 @@ class Deduplicate(Component[DeduplicateParams]):
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         p = self.params
         frame = inputs[p.input]
-        _require(self, frame, p.subset or (), "subset")
+        require_input(self, frame, p.subset or (), "subset")
         return frame.unique(p.subset, keep=p.keep, maintain_order=p.maintain_order)
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
-        return _lineage(self, input_schemas, "filtered")
+        return same_name_lineage(self, input_schemas, "filtered")
 
     def to_code(self) -> str:
         p = self.params
@@ -188,6 +168,12 @@ class FillNullParams(ComponentParams):
         None, ge=1, description="forward/backward: fill at most this many nulls in a row"
     )
 
+    @field_validator("value")
+    @classmethod
+    def _integral(cls, value: FillValue | None) -> FillValue | None:
+        # 2.0 fills integer columns as 2 does, instead of turning them into floats.
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
     @model_validator(mode="after")
     def _value_or_strategy(self) -> FillNullParams:
         if (self.value is None) == (self.strategy is None):
@@ -202,21 +188,15 @@ class FillNullParams(ComponentParams):
         return self
 
 
-# The columns a fill fits: a name for messages, the ``pl.selectors`` code, and the selector.
-_KINDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "any": ("pl.all()", lambda pl: pl.all()),
-    "numeric": ("pl.selectors.numeric()", lambda pl: pl.selectors.numeric()),
-    "float": ("pl.selectors.float()", lambda pl: pl.selectors.float()),
-    "boolean": ("pl.selectors.boolean()", lambda pl: pl.selectors.boolean()),
-    "string": (
-        "pl.selectors.string(include_categorical=True)",
-        lambda pl: pl.selectors.string(include_categorical=True),
-    ),
-    "datetime": (
-        "pl.selectors.datetime(time_zone=None)",
-        lambda pl: pl.selectors.datetime(time_zone=None),
-    ),
-    "date": ("pl.selectors.date()", lambda pl: pl.selectors.date()),
+# The columns each kind of fill fits, as a ``pl.selectors`` function and its options.
+_KINDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "any": ("all", {}),
+    "numeric": ("numeric", {}),
+    "float": ("float", {}),
+    "boolean": ("boolean", {}),
+    "string": ("string", {"include_categorical": True}),
+    "datetime": ("datetime", {"time_zone": None}),
+    "date": ("date", {}),
 }
 
 
@@ -236,7 +216,7 @@ class FillNull(Component[FillNullParams]):
     Params = FillNullParams
 
     def _kind(self) -> str:
-        value, strategy = self._value(), self.params.strategy
+        value, strategy = self.params.value, self.params.strategy
         if strategy is not None:
             return "numeric" if strategy in _NUMERIC_ONLY else "any"
         if isinstance(value, bool):
@@ -247,17 +227,17 @@ class FillNull(Component[FillNullParams]):
             return "string"
         return "datetime" if isinstance(value, datetime) else "date"
 
-    def _value(self) -> Any:
-        value = self.params.value
-        # 2.0 fills integer columns as 2 would, instead of turning them into floats.
-        return int(value) if isinstance(value, float) and value.is_integer() else value
+    def _selector(self) -> Any:
+        import polars as pl
+
+        method, options = _KINDS[self._kind()]
+        return getattr(pl.selectors, method)(**options)
 
     def _targets(self, schema: Mapping[str, Any]) -> list[str]:
         """The columns this fill changes; named columns that do not fit are an error."""
         import polars as pl
 
-        selector = _KINDS[self._kind()][1](pl)
-        fits = pl.LazyFrame(schema=dict(schema)).select(selector).collect_schema().names()
+        fits = pl.LazyFrame(schema=dict(schema)).select(self._selector()).collect_schema().names()
         if self.params.columns is None:
             return fits
         for column in self.params.columns:
@@ -275,7 +255,7 @@ class FillNull(Component[FillNullParams]):
         """The ``fill_null`` arguments, and their code."""
         import polars as pl
 
-        p, value = self.params, self._value()
+        p, value = self.params, self.params.value
         if p.strategy is not None:
             options: dict[str, Any] = {"strategy": p.strategy}
             if p.limit is not None:
@@ -294,21 +274,20 @@ class FillNull(Component[FillNullParams]):
         import polars as pl
 
         if self.params.columns is not None:
-            return f"pl.col({', '.join(map(repr, self.params.columns))})", pl.col(
-                self.params.columns
-            )
-        code, make = _KINDS[self._kind()]
-        return code, make(pl)
+            columns = self.params.columns
+            return f"pl.col({', '.join(map(repr, columns))})", pl.col(columns)
+        method, options = _KINDS[self._kind()]
+        return _call("pl.selectors", method, **options), self._selector()
 
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         p = self.params
         frame = inputs[p.input]
-        _require(self, frame, p.columns or (), "columns")
+        require_input(self, frame, p.columns or (), "columns")
         self._targets(frame.collect_schema())
         return frame.with_columns(self._selection()[1].fill_null(**self._fill()[0]))
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
-        lineage = _lineage(self, input_schemas, "direct")  # first: it checks the columns
+        lineage = same_name_lineage(self, input_schemas, "direct")  # first: it checks the columns
         changed = self._targets(input_schemas[self.params.input])
         return [replace(c, how="derived") if c.column in changed else c for c in lineage]
 
@@ -336,11 +315,11 @@ class DropNulls(Component[DropNullsParams]):
 
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         frame = inputs[self.params.input]
-        _require(self, frame, self.params.subset or (), "subset")
+        require_input(self, frame, self.params.subset or (), "subset")
         return frame.drop_nulls(self.params.subset)
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
-        return _lineage(self, input_schemas, "filtered")
+        return same_name_lineage(self, input_schemas, "filtered")
 
     def to_code(self) -> str:
         return _call(self.params.input, "drop_nulls", self.params.subset)
@@ -402,7 +381,7 @@ class Sample(Component[SampleParams]):
         return inputs[p.input].select(pl.all().gather(indices))
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
-        return _lineage(self, input_schemas, "filtered")
+        return same_name_lineage(self, input_schemas, "filtered")
 
     def to_code(self) -> str:
         return f"{self.params.input}.select(pl.all().gather({self._indices()}))"
@@ -428,7 +407,7 @@ class Limit(Component[LimitParams]):
         return inputs[self.params.input].slice(self.params.offset, self.params.n)
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
-        return _lineage(self, input_schemas, "filtered")
+        return same_name_lineage(self, input_schemas, "filtered")
 
     def to_code(self) -> str:
         return _call(self.params.input, "slice", self.params.offset, self.params.n)

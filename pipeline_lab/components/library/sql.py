@@ -5,6 +5,9 @@ query itself: a small tokenizer (string literals, quoted identifiers and comment
 collects the names that follow ``FROM``, ``JOIN`` and the commas of a ``FROM`` list, minus the
 names the query defines with ``WITH``. The graph keeps the names that are nodes, so naming a
 table that is not a node costs nothing until the query runs, where it is a clear error.
+
+The same tokenizer spells the aggregate names the aggregate component accepts beyond polars'
+SQL (``mean``, ``std``, ``quantile``, ``n_unique``) in polars' SQL, outside literals.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from pipeline_lab.components import component
 from pipeline_lab.components._base import (
@@ -168,8 +171,30 @@ def _cte_name(tokens: list[Token], as_index: int) -> str:
     return ""
 
 
+# Aggregates users expect that polars' SQL spells differently; still SQL once rewritten.
+_AGGREGATE_ALIASES = {"mean": "avg", "std": "stddev", "quantile": "quantile_cont"}
+
+
+def aggregate_sql(text: str) -> str:
+    """``text`` with ``mean(``, ``std(``, ``quantile(`` and ``n_unique(x)`` in polars' SQL names."""
+    tokens = tokenize(text)
+    out = [t.text for t in tokens]
+    real = [i for i, t in enumerate(tokens) if t.kind not in ("space", "comment")]
+    for pos, i in enumerate(real):
+        word = tokens[i].text.lower() if tokens[i].kind == "word" else ""
+        calls = pos + 1 < len(real) and tokens[real[pos + 1]].text == "("
+        qualified = pos > 0 and tokens[real[pos - 1]].text == "."
+        if not calls or qualified:
+            continue
+        if word in _AGGREGATE_ALIASES:
+            out[i] = _AGGREGATE_ALIASES[word]
+        elif word == "n_unique":
+            out[i], out[real[pos + 1]] = "count", "(DISTINCT "
+    return "".join(out)
+
+
 class SqlParams(ComponentParams):
-    query: str
+    query: str = Field(description="one SELECT; its tables are input nodes, by name")
     inputs: list[str] | None = NodeInput(
         "the nodes the query reads (default: the tables it names)", default=None
     )
@@ -208,8 +233,11 @@ class Sql(Component[SqlParams]):
     def input_names(self) -> tuple[str, ...]:
         if self.params.inputs is not None:
             return tuple(dict.fromkeys(self.params.inputs))
-        tables = query_tables(self.params.query).tables
-        return tuple(t for t in tables if t != self.node)
+        names: list[str] = []
+        for table in query_tables(self.params.query).tables:
+            # polars matches table names regardless of case; node names are exact.
+            names += [table, table.lower()]
+        return tuple(n for n in dict.fromkeys(names) if n != self.node)
 
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         import polars as pl
@@ -240,18 +268,29 @@ class Sql(Component[SqlParams]):
                 f"sql: the query reads table '{unknown.group(1)}', which is not an input node "
                 f"(available tables: {available})",
                 node=self.node,
-                hint="name an input node in FROM/JOIN, or add it to 'inputs'",
+                hint="tables are the pipeline's nodes named in FROM/JOIN: check the name, "
+                "or list the nodes in 'inputs'",
+            )
+        if type(exc).__name__.startswith("SQL"):
+            return ComponentError(
+                f"sql: the query is not valid SQL for polars: {_short(exc)}",
+                node=self.node,
+                hint=f"write one SELECT over the tables {available}",
             )
         first_line = text.splitlines()[0] if text else type(exc).__name__
-        if type(exc).__name__ == "ColumnNotFoundError":
-            return ComponentError(f"sql: {first_line}", node=self.node)
         return ComponentError(
-            f"sql: the query is not valid SQL for polars: {_short(exc)}",
-            node=self.node,
-            hint=f"write one SELECT over the tables {available}",
+            f"sql: the query cannot run on its inputs: {first_line}", node=self.node
         )
 
     def to_code(self) -> str:
+        """The query in a SQL context of the input nodes, spelled as the query spells them."""
         query = self.params.query.strip().rstrip(";")
-        frames = ", ".join(f"{name!r}: {name}" for name in self.input_names())
+        names = self.params.inputs
+        if names is None:
+            spelled: dict[str, str] = {}
+            for table in query_tables(self.params.query).tables:
+                if table != self.node:
+                    spelled.setdefault(table.lower(), table)
+            names = list(spelled.values())
+        frames = ", ".join(f"{name!r}: {name}" for name in dict.fromkeys(names))
         return f"pl.SQLContext(frames={{{frames}}}).execute({query!r}, eager=False)"

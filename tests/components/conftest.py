@@ -1,0 +1,83 @@
+"""Shared fixtures for component tests: small frames with nulls and unicode column names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipeline_lab.components import Component
+
+
+@pytest.fixture(autouse=True)
+def _no_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pipelines run here never touch the metadata store."""
+    monkeypatch.setenv("PIPELINE_LAB_STORE", "off")
+
+
+@pytest.fixture
+def orders() -> pl.DataFrame:
+    """Five orders with nulls in every column, a duplicate and unicode column names."""
+    return pl.DataFrame(
+        {
+            "id": [1, 2, 2, None, 5],
+            "montant €": [10.0, None, 3.5, 7.25, None],
+            "名前": ["ana", "bo", "bo", None, "émile"],
+            "day": [date(2024, 1, 1), None, date(2024, 1, 3), date(2024, 1, 4), None],
+        },
+        schema={"id": pl.Int64, "montant €": pl.Float64, "名前": pl.String, "day": pl.Date},
+    )
+
+
+@pytest.fixture
+def raw_orders() -> pl.DataFrame:
+    """Orders as read from a text file: every column a string, some not convertible."""
+    return pl.DataFrame(
+        {
+            "id": ["1", "2", "x", None, "5"],
+            "montant €": ["10.5", "", "3.25", "7", None],
+            "名前": ["ana", "bo", None, "chloé", "émile"],
+            "day": ["2024-01-01", "2024-01-02", None, "2024-02-30", "2024-01-05"],
+        }
+    )
+
+
+@pytest.fixture
+def same_as_code() -> Callable[[Component[Any], Mapping[str, pl.DataFrame]], pl.DataFrame]:
+    """Build a component and check that running its ``to_code()`` text gives the same frame.
+
+    The code is evaluated with ``pl`` and each input name bound to a LazyFrame, as a user
+    pasting it into a notebook would have them; returns the built frame.
+    """
+
+    def check(component: Component[Any], inputs: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+        built = component.build(inputs).collect()
+        namespace: dict[str, Any] = {"pl": pl, **{n: f.lazy() for n, f in inputs.items()}}
+        exec(f"result = {component.to_code()}", namespace)  # our generated code, not user input
+        assert_frame_equal(namespace["result"].collect(), built)
+        return built
+
+    return check
+
+
+@pytest.fixture
+def run_code() -> Callable[[str, Mapping[str, Any]], Any]:
+    """Run ``to_code()`` text as a notebook cell would: statements, then the last expression.
+
+    Multi-statement code (an import, a check) is a valid cell; its value is the last
+    expression. The names in the mapping are bound as given, with ``pl``.
+    """
+    from pipeline_lab.graph._analysis import compile_cell
+
+    def run(code: str, names: Mapping[str, Any]) -> Any:
+        cell = compile_cell(code, filename="<to_code>")
+        namespace: dict[str, Any] = {"pl": pl, **names}
+        exec(cell.body, namespace)  # our generated code, not user input
+        assert cell.last is not None, "to_code() must end with the expression of the output"
+        return eval(cell.last, namespace)
+
+    return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,70 @@ def sql_expr(text: str, *, param: str, component: str, node: str | None = None) 
             node=node,
             hint="write SQL over the input's columns, e.g. \"amount > 10 AND status = 'paid'\"",
         ) from None
+
+
+TYPED_SQL = "cannot determine the type"
+"""polars' message when an expression (DATE_TRUNC, ...) needs its columns' types to parse."""
+
+
+def quote(identifier: str) -> str:
+    """A SQL identifier, double-quoted (for names with spaces, unicode or keywords)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def sql_select(columns: Iterable[str], name: str, text: str) -> str:
+    """``SELECT`` list of ``columns`` with ``name`` set to SQL ``text`` (kept in place or appended)."""
+    columns = list(columns)
+    items = [f"{text} AS {quote(name)}" if c == name else quote(c) for c in columns]
+    if name not in columns:
+        items.append(f"{text} AS {quote(name)}")
+    return f"SELECT {', '.join(items)} FROM self"
+
+
+def with_sql_column(
+    frame: pl.LazyFrame,
+    name: str,
+    text: str,
+    *,
+    param: str,
+    component: str,
+    node: str | None = None,
+    input_name: str | None = None,
+) -> tuple[pl.LazyFrame, frozenset[str], bool]:
+    """``frame`` with column ``name`` computed by SQL ``text``, the columns it reads, and
+    whether it needed the frame's own SQL context.
+
+    Most expressions parse on their own (``pl.sql_expr``). Some need the types of their
+    columns (``DATE_TRUNC('month', ts)``): those run through ``frame.sql``, which knows the
+    schema. Both are SQL parsed by polars, never Python.
+    """
+    columns = frame.collect_schema().names()
+    try:
+        expr = sql_expr(text, param=param, component=component, node=node)
+    except ComponentError as exc:
+        if TYPED_SQL not in exc.message:
+            raise
+        reads = frozenset(re.findall(r"[^\W\d]\w*", re.sub(r"'[^']*'", "", text))) & set(columns)
+        try:
+            out = frame.sql(sql_select(columns, name, text))
+            out.collect_schema()
+        except Exception as inner:
+            raise ComponentError(
+                f"{component}: parameter '{param}' ({text!r}) does not fit the input: "
+                f"{str(inner).splitlines()[0]}",
+                node=node,
+                hint=f"columns: {', '.join(columns)}",
+            ) from None
+        return out, reads, True
+    require_columns(
+        columns,
+        expr.meta.root_names(),
+        param=param,
+        component=component,
+        node=node,
+        input_name=input_name,
+    )
+    return frame.with_columns(expr.alias(name)), frozenset(expr.meta.root_names()), False
 
 
 def require_columns(

@@ -503,3 +503,25 @@ def test_strict_cast_failure_fails_the_node() -> None:
     assert "column 'n': 1 of 2 non-null values do not convert to int64" in (
         result.node_runs["out"].error or ""
     )
+
+
+def test_derive_with_an_expression_that_needs_column_types() -> None:
+    """DATE_TRUNC needs the column's type: it runs through the frame's SQL context."""
+    import datetime as dt
+
+    from pipeline_lab.components import get_component
+
+    frame = pl.DataFrame({"ts": [dt.datetime(2025, 1, 5, 3), dt.datetime(2025, 2, 7)], "a": [1, 2]})
+    derive = get_component("derive")(
+        {"input": "src", "columns": {"month": "date_trunc('month', ts)", "ts2": "a * 2"}}
+    )
+    out = derive.build({"src": frame}).collect()
+    assert out["month"].to_list() == [dt.datetime(2025, 1, 1), dt.datetime(2025, 2, 1)]
+    assert out.columns == ["ts", "a", "month", "ts2"]
+    pasted = eval(derive.to_code(), {"pl": pl, "src": frame.lazy()}).collect()
+    assert pasted.equals(out)
+    lineage = {c.column: c for c in derive.columns({"src": frame.schema})}
+    assert lineage["month"].sources == (("src", "ts"),) and lineage["month"].how == "derived"
+    bad = get_component("derive")({"input": "src", "columns": {"m": "date_trunc('month', tz)"}})
+    with pytest.raises(ComponentError, match="does not fit the input"):
+        bad.build({"src": frame})

@@ -18,7 +18,13 @@ from pipeline_lab.components._base import (
     Lineage,
     NodeInput,
 )
-from pipeline_lab.components._expressions import require_columns, sql_expr
+from pipeline_lab.components._expressions import (
+    TYPED_SQL,
+    quote,
+    require_columns,
+    sql_select,
+    with_sql_column,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -397,6 +403,17 @@ class DeriveParams(ComponentParams):
     )
 
 
+def _needs_types(text: str) -> bool:
+    """Whether polars must know the columns' types to parse ``text`` (e.g. DATE_TRUNC)."""
+    import polars as pl
+
+    try:
+        pl.sql_expr(text)
+    except Exception as exc:
+        return TYPED_SQL in str(exc)
+    return False
+
+
 @component
 class Derive(Component[DeriveParams]):
     """Add (or replace) columns computed by SQL expressions, in order.
@@ -409,44 +426,60 @@ class Derive(Component[DeriveParams]):
     description = "Add columns computed by SQL expressions"
     Params = DeriveParams
 
-    def _exprs(self) -> dict[str, pl.Expr]:
-        return {
-            name: sql_expr(text, param=f"columns.{name}", component=self.name, node=self.node)
-            for name, text in self.params.columns.items()
-        }
-
-    def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
-        frame = inputs[self.params.input]
-        available = frame.collect_schema().names()
-        for name, expr in self._exprs().items():
-            require_columns(
-                available,
-                expr.meta.root_names(),
+    def _steps(
+        self, frame: pl.LazyFrame
+    ) -> tuple[pl.LazyFrame, dict[str, frozenset[str]], set[str]]:
+        """The plan, the columns each derived column reads, and those computed through SQL."""
+        reads: dict[str, frozenset[str]] = {}
+        typed: set[str] = set()
+        for name, text in self.params.columns.items():
+            frame, reads[name], via_sql = with_sql_column(
+                frame,
+                name,
+                text,
                 param=f"columns.{name}",
                 component=self.name,
                 node=self.node,
                 input_name=self.params.input,
             )
-            frame = frame.with_columns(expr.alias(name))
-            resolved(self, frame, f"columns.{name}", self.params.columns[name])
-            available.append(name)
-        return frame
+            resolved(self, frame, f"columns.{name}", text)
+            if via_sql:
+                typed.add(name)
+        return frame, reads, typed
+
+    _last_columns: list[str] | None = None  # the input's columns at the last build
+
+    def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+        frame = inputs[self.params.input]
+        self._last_columns = frame.collect_schema().names()
+        return self._steps(frame)[0]
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
-        source, out = self.params.input, output_columns(self, input_schemas)  # first: it checks
+        import polars as pl
+
+        source = self.params.input
+        out, reads, _ = self._steps(pl.LazyFrame(schema=dict(input_schemas[source])))
         origins: dict[str, tuple[tuple[str, str], ...]] = {
             c: ((source, c),) for c in input_schemas[source]
         }
-        derived = set()
-        for name, expr in self._exprs().items():
-            roots = dict.fromkeys(r for root in expr.meta.root_names() for r in origins[root])
-            origins[name] = tuple(roots)
-            derived.add(name)
-        return [ColumnLineage(c, origins[c], "derived" if c in derived else "direct") for c in out]
+        for name, roots in reads.items():
+            origins[name] = tuple(dict.fromkeys(r for root in sorted(roots) for r in origins[root]))
+        names = out.collect_schema().names()
+        return [ColumnLineage(c, origins[c], "derived" if c in reads else "direct") for c in names]
 
     def to_code(self) -> str:
-        steps = "".join(
-            f".with_columns(pl.sql_expr({text!r}).alias({name!r}))"
-            for name, text in self.params.columns.items()
-        )
-        return self.params.input + steps
+        code = self.params.input
+        columns = list(self._last_columns) if self._last_columns is not None else None
+        for name, text in self.params.columns.items():
+            if _needs_types(text):
+                select = (
+                    sql_select(columns, name, text)
+                    if columns is not None
+                    else f"SELECT *, {text} AS {quote(name)} FROM self"
+                )
+                code += f".sql({select!r})"
+            else:
+                code += f".with_columns(pl.sql_expr({text!r}).alias({name!r}))"
+            if columns is not None and name not in columns:
+                columns.append(name)
+        return code

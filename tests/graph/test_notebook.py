@@ -342,3 +342,36 @@ def test_percent_lines_inside_python_are_not_magics(make_notebook: MakeNotebook)
         pipeline = Pipeline.from_notebook(path)
     assert pipeline.setup[0].code == source
     assert pipeline.run(hooks=[]).outputs == {"out": ("\n1 orders\n!important\n", 1)}
+
+
+def test_component_nodes_round_trip_through_a_notebook(tmp_path: Path) -> None:
+    pipeline = Pipeline("components")
+    pipeline.setup.append(Cell("import polars as pl", index=2))
+    pipeline.add(
+        Node("orders", code="pl.DataFrame({'amount': [5, 20], 'status': ['paid', 'open']})")
+    )
+    pipeline.add(
+        Node(
+            "paid",
+            component="filter",
+            checks=("amount > 0",),
+            params={"input": "orders", "condition": "status = 'paid' AND amount > 1"},
+        )
+    )
+    pipeline.add(
+        Node(
+            "by_status",
+            component="aggregate",
+            params={"input": "paid", "by": ["status"], "aggs": {"total": "sum(amount)"}},
+        )
+    )
+    path = pipeline.to_notebook(tmp_path / "components.ipynb")
+    text = path.read_text()
+    assert "%%pipeline paid --component filter" in text and "condition:" in text
+    back = Pipeline.from_notebook(path)
+    assert [n.to_dict() for n in back.nodes.values()] == [
+        n.to_dict() for n in pipeline.nodes.values()
+    ]
+    assert back.dependencies("by_status") == ("paid",)
+    result = back.run(hooks=[])
+    assert result.ok and result.outputs["by_status"]["total"].to_list() == [5]

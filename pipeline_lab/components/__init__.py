@@ -6,7 +6,7 @@ through the ``pipeline_lab.components`` entry-point group.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline_lab.components._base import (
     ColumnLineage,
@@ -81,6 +81,20 @@ def component_issues(node: Node) -> list[Issue]:
     return []
 
 
+def infer_types(frame: Any, sample: int = 10_000, min_confidence: float = 0.5) -> list[Any]:
+    """Advice for string columns that look numeric, boolean or temporal (see ``schema``)."""
+    from pipeline_lab.components._inference import infer_types as infer
+
+    return infer(frame, sample=sample, min_confidence=min_confidence)
+
+
+def schema_suggestion(frame: Any, min_confidence: float = 1.0) -> dict[str, Any]:
+    """A ``columns:`` mapping for the ``schema`` component that converts ``frame`` cleanly."""
+    from pipeline_lab.components._inference import schema_suggestion as suggest
+
+    return suggest(frame, min_confidence=min_confidence)
+
+
 def components_by_category() -> dict[str, list[type[Component]]]:
     grouped: dict[str, list[type[Component]]] = {}
     for name in component_names():
@@ -101,7 +115,9 @@ __all__ = [
     "component_names",
     "components_by_category",
     "get_component",
+    "infer_types",
     "instantiate",
     "require_columns",
+    "schema_suggestion",
     "sql_expr",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph._node import Node, RetryPolicy
+from pipeline_lab.graph._yaml import dump_yaml, load_yaml
 
 CELL_MAGIC = "%%pipeline"
 
@@ -135,6 +136,12 @@ def _number(value: float) -> str:
     return short if float(short) == value else repr(float(value))
 
 
+def cell_source(node: Node) -> str:
+    """The whole ``%%pipeline`` cell that defines ``node``: header, then code or YAML."""
+    body = dump_yaml(dict(node.params)).rstrip() if node.component else node.code or ""
+    return f"{format_header(node)}\n{body}"
+
+
 def _quote(text: str) -> str:
     if text and not any(c in text for c in '"\\$`') and text != shlex.quote(text):
         return f'"{text}"'
@@ -145,7 +152,7 @@ def _component_params(body: str, name: str) -> dict[str, object]:
     import yaml
 
     try:
-        data = yaml.safe_load(body) or {}
+        data = load_yaml(body) or {}
     except yaml.YAMLError as exc:
         raise PipelineDefinitionError(
             f"the component parameters are not valid YAML: {exc}", node=name

@@ -93,9 +93,9 @@ class Node:
 
     def source_lines(self) -> list[str]:
         """The node as its cell reads, header first, so traceback line numbers match the editor."""
-        from pipeline_lab.graph._header import format_header
+        from pipeline_lab.graph._header import cell_source
 
-        return [format_header(self) + "\n", *(self.code or "").splitlines(True)]
+        return cell_source(self).splitlines(True)
 
     @property
     def output_name(self) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
-from pipeline_lab.graph._header import CELL_MAGIC, format_header, parse_header
+from pipeline_lab.graph._header import CELL_MAGIC, cell_source, parse_header
 from pipeline_lab.graph._pipeline import Cell, Pipeline
 
 PARAMETERS_TAG = "parameters"
@@ -195,13 +195,7 @@ def write_notebook(pipeline: Pipeline, path: str | Path) -> Path:
                 node=name,
                 hint="define the node as a %%pipeline cell instead",
             )
-        if node.component:
-            import yaml
-
-            body = yaml.safe_dump(dict(node.params), sort_keys=False).rstrip()
-        else:
-            body = node.code or ""
-        cells.append(_code(f"{format_header(node)}\n{body}"))
+        cells.append(_code(cell_source(node)))
     cells += [_code(cell.code) for cell in pipeline.reports]
     notebook = {
         "cells": cells,

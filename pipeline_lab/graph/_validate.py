@@ -119,7 +119,10 @@ def _node_issues(
         analysis = node.analysis
     except PipelineDefinitionError as exc:
         return [*issues, Issue("syntax", exc.message, name, exc.hint)]
-    for missing in sorted(set(node.inputs or ()) - defined):
+    declared = set(node.inputs or ())
+    if node.component is not None and node.inputs is None:
+        declared = set(node.candidate_inputs())  # the component's input parameters
+    for missing in sorted(declared - defined - {name}):
         issues.append(
             Issue(
                 "missing-input",

@@ -142,8 +142,12 @@ class PipelineMagics(Magics):
         if node_run.status is NodeStatus.SUCCEEDED:
             return node_run.display
         exc = node_run.exception
-        if exc is None:
-            raise PipelineLabError(node_run.error or f"node '{name}' did not run")
+        if exc is None:  # skipped: an upstream node failed
+            reason = (node_run.error or "").removeprefix("skipped: ")
+            raise PipelineLabError(
+                f"node '{name}' did not run: {reason}",
+                hint="fix the upstream node and re-run its cell",
+            )
         if isinstance(exc, PipelineLabError):
             raise exc
         frames = user_frames(exc, self.session.pipeline.nodes[name].filename)

@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 
 from pipeline_lab.components import ComponentError, get_component
 from pipeline_lab.components.library.sql import aggregate_sql, query_tables
+from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph import Node, Pipeline
 
 ORDERS = pl.DataFrame(
@@ -295,11 +296,16 @@ def test_sql_as_node_reads_the_tables_its_query_names() -> None:
 def test_sql_node_naming_an_unknown_table_fails_clearly() -> None:
     pipeline = _pipeline("SELECT * FROM orders JOIN customers USING (client)")
     assert pipeline.dependencies("report") == ("orders",)
-    result = pipeline.run(hooks=[])
-    assert result.status == "failed"
-    error = str(result.node_runs["report"].error)
-    assert "reads table 'customers', which is not an input node" in error
-    assert "available tables: orders" in error
+    # found before anything runs: the table is not a node of the pipeline
+    with pytest.raises(PipelineDefinitionError, match="input 'customers' is not a node"):
+        pipeline.run(hooks=[])
+    # given explicitly as an input that does not provide the table, it fails at run time
+
+    sql = get_component("sql")(
+        {"query": "SELECT * FROM orders JOIN customers USING (client)", "inputs": ["orders"]}
+    )
+    with pytest.raises(ComponentError, match="reads table 'customers', which is not an input node"):
+        sql.build({"orders": pl.DataFrame({"client": [1]})})
 
 
 @pytest.mark.parametrize(

@@ -132,3 +132,23 @@ def test_usage_errors_carry_the_usage_line(line: str) -> None:
     assert hint.startswith("usage: %%pipeline")
     assert hint.count("usage:") == 1
     assert "--retries" in hint
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param("on: customer_id", {"on": "customer_id"}, id="on-stays-a-key"),
+        pytest.param("keep: no\nflag: yes", {"keep": "no", "flag": "yes"}, id="yes-no-strings"),
+        pytest.param(
+            "descending: true\nstrict: False",
+            {"descending": True, "strict": False},
+            id="true-false-booleans",
+        ),
+    ],
+)
+def test_component_yaml_has_only_true_false_booleans(body: str, expected: dict) -> None:
+    node = parse_header("j --component join", body).node
+    assert dict(node.params) == expected
+    from pipeline_lab.graph._header import cell_source
+
+    assert parse_header("j --component join", cell_source(node).partition("\n")[2]).node == node

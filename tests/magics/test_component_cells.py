@@ -70,3 +70,23 @@ def test_unknown_component_and_bad_parameters_are_clear(shell):
     assert "did you mean 'amount'" in str(result.error_in_exec)
     result = shell.run_cell("%%pipeline x --component filter\ninput: [orders\n")
     assert "not valid YAML" in str(result.error_in_exec)
+
+
+def test_a_component_input_that_is_no_node_is_refused_with_a_suggestion(shell):
+    _orders(shell)
+    result = shell.run_cell("%%pipeline x --component filter\ninput: ordres\ncondition: amount > 1")
+    assert isinstance(result.error_in_exec, PipelineDefinitionError)
+    assert "input 'ordres' is not a node" in str(result.error_in_exec)
+    assert "did you mean 'orders'" in str(result.error_in_exec)
+
+
+def test_join_on_parameter_is_not_yaml_true(shell):
+    _orders(shell)
+    shell.run_cell(
+        "%%pipeline regions\npl.DataFrame({'status': ['paid', 'open'], 'label': ['P', 'O']})"
+    )
+    result = shell.run_cell(
+        "%%pipeline labelled --component join\nleft: orders\nright: regions\non: status"
+    )
+    assert result.success, result.error_in_exec
+    assert shell.user_ns["labelled"]["label"].to_list() == ["P", "P", "O", "P"]

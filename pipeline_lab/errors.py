@@ -56,6 +56,10 @@ class ConnectorError(PipelineLabError):
     """Reading from or writing to a data source failed."""
 
 
+class TransientConnectorError(ConnectorError, TransientError):
+    """A connection failed in a way a retry may fix (refused, reset, timed out, rate limited)."""
+
+
 class QualityGateError(PipelineLabError):
     """A quality check failed; it fails its node on purpose."""
 

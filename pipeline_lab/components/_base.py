@@ -143,6 +143,14 @@ class Component(ABC, Generic[P]):
             lineage.append(ColumnLineage(column, sources, "direct" if sources else "derived"))
         return lineage
 
+    def finish(self, frame: pl.DataFrame) -> Any:
+        """The node's output once its plan is collected; sinks write ``frame`` here.
+
+        The engine always collects a sink (category ``sink``) and calls this; other
+        components return the frame unchanged.
+        """
+        return frame
+
     @abstractmethod
     def to_code(self) -> str:
         """Polars code a user could paste instead of this component."""

@@ -24,6 +24,7 @@ from pipeline_lab.errors import (
 )
 from pipeline_lab.frames import shape
 from pipeline_lab.graph import Node, Pipeline
+from pipeline_lab.lineage import DatasetUse, collecting
 
 
 def retryable(exc: BaseException) -> bool:
@@ -148,6 +149,20 @@ class NodeRunner:
 
     def _call(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, Any, float]:
         """Evaluate the node once: its output, what the cell displays, and its CPU time here."""
+        __tracebackhide__ = True
+        with collecting(self._dataset_collector(node.name)):
+            return self._evaluate(node, inputs)
+
+    def _dataset_collector(self, name: str) -> Callable[[DatasetUse], None]:
+        uses = self.run.node_runs[name].datasets
+
+        def collect(use: DatasetUse) -> None:
+            if use not in uses:  # a retried attempt reports the same datasets again
+                uses.append(use)
+
+        return collect
+
+    def _evaluate(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, Any, float]:
         __tracebackhide__ = True
         cpu = time.thread_time()
         if node.func is not None:

@@ -61,6 +61,7 @@ class TransformationEngine:
             if (
                 materialize
                 or node.checks
+                or node.instance.category == "sink"
                 or not any(r in chosen for r in readers)
                 or any(pipeline.nodes[r].component is None for r in readers)
             ):
@@ -68,8 +69,11 @@ class TransformationEngine:
 
     def run(self, node: Node, inputs: Mapping[str, Any]) -> Any:
         """The node's output: its plan, collected when a value is needed."""
-        plan = node.instance.build(inputs)
-        return self.collect(plan, inputs) if node.name in self.collected else plan
+        component = node.instance
+        plan = component.build(inputs)
+        if node.name not in self.collected:
+            return plan
+        return component.finish(self.collect(plan, inputs))
 
     def collect(self, plan: pl.LazyFrame, inputs: Mapping[str, Any]) -> pl.DataFrame:
         if self.use_streaming(inputs):

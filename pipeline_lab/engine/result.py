@@ -54,6 +54,8 @@ class NodeRun:
     traceback: str | None = None
     timed_out: bool = False
     checks: list[Any] = field(default_factory=list)
+    datasets: list[Any] = field(default_factory=list)
+    """The datasets the node read and wrote (``DatasetUse``), as its connectors reported."""
     output: Any = field(default=None, repr=False, compare=False)
     display: Any = field(default=None, repr=False, compare=False)
     exception: BaseException | None = field(default=None, repr=False, compare=False)

@@ -1,1 +1,12 @@
-"""Dataset- and column-level lineage, OpenLineage events, compliance and audit (not built yet)."""
+"""Lineage: the datasets each node reads and writes (column lineage and OpenLineage events next)."""
+
+from __future__ import annotations
+
+from pipeline_lab.lineage._datasets import (
+    DatasetRef,
+    DatasetUse,
+    collecting,
+    report_dataset,
+)
+
+__all__ = ["DatasetRef", "DatasetUse", "collecting", "report_dataset"]

@@ -1,0 +1,3 @@
+"""placeholder: being written"""
+
+from __future__ import annotations

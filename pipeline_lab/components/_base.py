@@ -9,11 +9,11 @@ abstract step :meth:`Component.apply`, and wraps polars errors so they name the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError
 from pipeline_lab.frames import to_lazy
@@ -39,6 +39,19 @@ class ComponentParams(BaseModel):
 def NodeInput(description: str = "the node to read", **kwargs: Any) -> Any:
     """A parameter that names an input node (it makes an edge of the graph)."""
     return Field(description=description, json_schema_extra={NODE_INPUT: True}, **kwargs)
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+ColumnList = Annotated[list[str], BeforeValidator(_as_list)]
+"""Column names; a single name stands for a list of one (``by: region``)."""
+
+
+def code_list(values: Iterable[Any]) -> str:
+    """``values`` as a Python list literal for generated code."""
+    return "[" + ", ".join(repr(v) for v in values) + "]"
 
 
 @dataclass(frozen=True)

@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from pipeline_lab.components import component
 from pipeline_lab.components._base import (
     ColumnLineage,
+    ColumnList,
     Component,
     ComponentError,
     ComponentParams,
     NodeInput,
+    code_list,
 )
 from pipeline_lab.components._expressions import require_columns, sql_expr
 from pipeline_lab.components.library.sql import aggregate_sql
 
 if TYPE_CHECKING:
     import polars as pl
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-ColumnList = Annotated[list[str], BeforeValidator(_as_list)]
-"""Column names; a single name stands for a list of one (``by: region``)."""
-
-
-def code_list(values: Iterable[Any]) -> str:
-    """``values`` as a Python list literal for generated code."""
-    return "[" + ", ".join(repr(v) for v in values) + "]"
 
 
 # -- aggregate -------------------------------------------------------------------------------

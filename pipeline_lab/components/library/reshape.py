@@ -10,13 +10,14 @@ from pydantic import Field
 from pipeline_lab.components import component
 from pipeline_lab.components._base import (
     ColumnLineage,
+    ColumnList,
     Component,
     ComponentError,
     ComponentParams,
     NodeInput,
+    code_list,
 )
 from pipeline_lab.components._expressions import require_columns
-from pipeline_lab.components.library.combine import ColumnList, code_list
 
 if TYPE_CHECKING:
     import polars as pl

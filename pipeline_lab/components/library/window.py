@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from pipeline_lab.components import component
-from pipeline_lab.components._base import ColumnLineage, Component, ComponentParams, NodeInput
+from pipeline_lab.components._base import (
+    ColumnLineage,
+    ColumnList,
+    Component,
+    ComponentParams,
+    NodeInput,
+    code_list,
+)
 from pipeline_lab.components._expressions import require_columns
-from pipeline_lab.components.library.combine import ColumnList, code_list
 
 if TYPE_CHECKING:
     import polars as pl

@@ -2,6 +2,7 @@
 
 >>> %load_ext pipeline_lab          # in a notebook: %%pipeline NAME cells become nodes
 >>> from pipeline_lab import Pipeline, Node
+>>> orders = pipeline_lab.read("warehouse", table="orders")   # a URL, a path or a source name
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ __all__ = [
     "TransientError",
     "__version__",
     "load_ipython_extension",
+    "read",
     "transform",
     "unload_ipython_extension",
+    "write",
 ]
 
 
@@ -68,4 +71,10 @@ def __getattr__(name: str) -> Any:
         from pipeline_lab.components.library.custom import transform
 
         return transform
+    # ``pipeline_lab.read``/``write`` know managed source names, so they live beside the
+    # store's catalog; SQLAlchemy and the connectors load on first use.
+    if name in ("read", "write"):
+        from pipeline_lab.store import _sources
+
+        return getattr(_sources, name)
     raise AttributeError(f"module 'pipeline_lab' has no attribute {name!r}")

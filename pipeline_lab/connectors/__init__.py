@@ -11,6 +11,7 @@ from pipeline_lab.connectors._base import (
     WriteResult,
 )
 from pipeline_lab.connectors._config import DataSourceConfig, safe_url
+from pipeline_lab.connectors._manager import ConnectionManager, ManagedCatalog, source_config
 from pipeline_lab.connectors._resolve import (
     CONNECTORS,
     SourceCatalog,
@@ -23,9 +24,11 @@ from pipeline_lab.connectors._secrets import resolve_secret
 __all__ = [
     "CONNECTORS",
     "ColumnInfo",
+    "ConnectionManager",
     "ConnectionTest",
     "Connector",
     "DataSourceConfig",
+    "ManagedCatalog",
     "SourceCatalog",
     "TableInfo",
     "WriteResult",
@@ -35,5 +38,6 @@ __all__ = [
     "read",
     "resolve_secret",
     "safe_url",
+    "source_config",
     "write",
 ]

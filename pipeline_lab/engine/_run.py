@@ -61,10 +61,12 @@ def run_pipeline(
     ``materialize`` collects every component output (else chains stay one lazy plan).
     """
     __tracebackhide__ = True
-    # Setup cells may register custom transforms: in a headless run, components are checked
-    # again once they have run (an unknown one then fails the run like a failing setup cell).
-    late = {"unknown-component"} if globals_ is None and pipeline.setup else set()
-    pipeline.check(known=globals_.keys() if globals_ is not None else None, tolerate=late)
+    pipeline.check(known=globals_.keys() if globals_ is not None else None)
+    # Components that setup cells register are checked again once those cells have run
+    # (still unknown then, the run fails like a failing setup cell).
+    late = globals_ is None and any(
+        node.component in pipeline.setup_transforms() for node in pipeline.nodes.values()
+    )
     run_executor = EXECUTORS.get(executor)
     overrides = dict(check_param_names(pipeline, params or {}))
     values = dict(values or {})
@@ -93,20 +95,20 @@ def run_pipeline(
         try:
             _run_setup(pipeline, base)
             if late:
-                pipeline.check(tolerate=set())
+                _check_registered(pipeline)
         except Exception as exc:
             setup_error = _setup_error(exc)
-    transform = TransformationEngine(
-        pipeline, selected, streaming=streaming, materialize=materialize
-    )
-    runner = NodeRunner(run, manager, base, rng=rng, transform=transform)
-    deps = {name: pipeline.dependencies(name) for name in selected}
     if setup_error is not None:
         for name in selected:
             run.node_runs[name].status = NodeStatus.SKIPPED
             run.node_runs[name].error = "skipped: the setup cells failed"
             manager.node_end(run, pipeline.nodes[name], run.node_runs[name])
     else:
+        transform = TransformationEngine(
+            pipeline, selected, streaming=streaming, materialize=materialize
+        )
+        runner = NodeRunner(run, manager, base, rng=rng, transform=transform)
+        deps = {name: pipeline.dependencies(name) for name in selected}
         run_executor(deps, runner, max_workers=max_workers)
     report_errors: dict[int, str] = {}
     if setup_error is None and (run_reports if run_reports is not None else globals_ is None):
@@ -198,6 +200,21 @@ def _run_setup(pipeline: Pipeline, namespace: dict[str, Any]) -> None:
     __tracebackhide__ = True
     for cell in pipeline.setup:
         _exec_cell(cell, namespace, f"setup cell {cell.number}")
+
+
+def _check_registered(pipeline: Pipeline) -> None:
+    """After the setup cells: every component they were to register must now exist."""
+    from pipeline_lab.components import component_names
+
+    known = set(component_names())
+    for node in pipeline.nodes.values():
+        if node.component is not None and node.component not in known:
+            raise PipelineDefinitionError(
+                f"unknown component '{node.component}': the setup cells ran but did not "
+                "register it",
+                node=node.name,
+                hint="decorate the function with @pipeline_lab.transform in a setup cell",
+            )
 
 
 def _setup_error(exc: Exception) -> str:

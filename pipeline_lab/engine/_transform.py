@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError
 from pipeline_lab.frames import to_lazy
 
 if TYPE_CHECKING:
@@ -73,7 +73,19 @@ class TransformationEngine:
         plan = component.build(inputs)
         if node.name not in self.collected:
             return plan
-        return component.finish(self.collect(plan, inputs))
+        try:
+            frame = self.collect(plan, inputs)
+        except PipelineLabError as exc:
+            if exc.node is None or exc.node == node.name:
+                raise
+            # An upstream component's check failed inside the fused plan this node collects.
+            raise type(exc)(
+                f"{exc.message} (raised by upstream component node '{exc.node}', which runs "
+                f"fused into the plan of '{node.name}')",
+                node=node.name,
+                hint=exc.hint,
+            ) from exc
+        return component.finish(frame)
 
     def collect(self, plan: pl.LazyFrame, inputs: Mapping[str, Any]) -> pl.DataFrame:
         if self.use_streaming(inputs):

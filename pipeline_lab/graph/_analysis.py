@@ -22,6 +22,8 @@ class CellAnalysis:
     param_attributes: frozenset[str]
     last_is_expression: bool
     star_import: bool = False
+    transforms: frozenset[str] = frozenset()
+    """Components the cell registers with ``@transform`` / ``@pipeline_lab.transform``."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,30 @@ def analyze_cell(
         param_attributes=frozenset(visitor.param_attributes),
         last_is_expression=bool(tree.body) and isinstance(tree.body[-1], ast.Expr),
         star_import=visitor.star_import,
+        transforms=frozenset(_registered_transforms(tree)),
     )
+
+
+def _registered_transforms(tree: ast.Module) -> list[str]:
+    """Names of top-level functions decorated with ``transform`` (or ``transform(name=...)``)."""
+    names = []
+    for stmt in tree.body:
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in stmt.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            target = call.func if call is not None else decorator
+            is_transform = (isinstance(target, ast.Name) and target.id == "transform") or (
+                isinstance(target, ast.Attribute) and target.attr == "transform"
+            )
+            if not is_transform:
+                continue
+            name = stmt.name
+            for keyword in call.keywords if call is not None else []:
+                if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                    name = str(keyword.value.value)
+            names.append(name)
+    return names
 
 
 def compile_cell(

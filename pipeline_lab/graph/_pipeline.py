@@ -279,16 +279,9 @@ class Pipeline:
         """Every problem at once: cycles, missing inputs, bad names, syntax, unknown params."""
         return validate(self, known)
 
-    def check(self, known: Iterable[str] | None = None, *, tolerate: Iterable[str] = ()) -> None:
-        """Raise one ``PipelineDefinitionError`` listing every error :meth:`validate` finds.
-
-        ``tolerate`` names issue codes to let pass (e.g. ``unknown-component`` before the
-        setup cells that register custom transforms have run).
-        """
-        tolerated = set(tolerate)
-        errors = [
-            i for i in self.validate(known) if i.severity == "error" and i.code not in tolerated
-        ]
+    def check(self, known: Iterable[str] | None = None) -> None:
+        """Raise one ``PipelineDefinitionError`` listing every error :meth:`validate` finds."""
+        errors = [i for i in self.validate(known) if i.severity == "error"]
         if errors:
             lines = "\n".join(f"  - {issue}" for issue in errors)
             raise PipelineDefinitionError(
@@ -298,7 +291,21 @@ class Pipeline:
     def component_issues(self, node: Node) -> list[Issue]:
         from pipeline_lab.components import component_issues
 
-        return component_issues(node)
+        issues = component_issues(node)
+        if node.component in self.setup_transforms():
+            # A setup cell registers it when the pipeline runs: it is not unknown.
+            issues = [i for i in issues if i.code != "unknown-component"]
+        return issues
+
+    def setup_transforms(self) -> set[str]:
+        """Components the setup cells register (``@pipeline_lab.transform`` functions)."""
+        names: set[str] = set()
+        for cell in self.setup:
+            try:
+                names |= cell.analysis.transforms
+            except PipelineDefinitionError:
+                continue
+        return names
 
     def setup_names(self) -> set[str]:
         """Names bound by the parameters cell and the setup cells."""

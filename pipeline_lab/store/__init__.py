@@ -1,4 +1,4 @@
-"""The metadata store: pipelines and their versions, runs and node runs, in SQL.
+"""The metadata store: pipelines and their versions, runs and node runs, data sources, in SQL.
 
 SQLite under ``PIPELINE_LAB_HOME`` by default; any SQLAlchemy URL (PostgreSQL via psycopg 3)
 through ``PIPELINE_LAB_DB_URL``. The schema is migrated with Alembic when a store is opened.
@@ -11,6 +11,7 @@ from pipeline_lab.store._engine import Store, close_stores, open_store
 from pipeline_lab.store._hook import StoreHook
 from pipeline_lab.store._runs import NodeRunSummary, RunDetail, RunRepository, RunSummary
 from pipeline_lab.store._schema import HEAD_REVISION
+from pipeline_lab.store._sources import StoreSourceCatalog
 
 __all__ = [
     "HEAD_REVISION",
@@ -22,6 +23,7 @@ __all__ = [
     "RunSummary",
     "Store",
     "StoreHook",
+    "StoreSourceCatalog",
     "VersionSummary",
     "close_stores",
     "open_store",

@@ -196,3 +196,22 @@ class NodeRunRecord(Base):
     timed_out: Mapped[bool] = mapped_column(Boolean)
 
     run: Mapped[RunRecord] = relationship(back_populates="node_runs")
+
+
+class DataSourceRecord(Base):
+    """A managed data source: where it is and how to reach it, never a secret's value.
+
+    ``url`` holds no password and ``secrets`` only references (``{"password": "env:PG_PW"}``),
+    resolved when a connector connects; ``StoreSourceCatalog`` refuses anything else.
+    """
+
+    __tablename__ = "data_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    secrets: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

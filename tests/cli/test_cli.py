@@ -252,14 +252,26 @@ def test_a_custom_transform_registered_in_a_setup_cell_runs_headless(write_noteb
     assert data["nodes"]["tripled"]["rows"] == 3 and data["status"] == "succeeded"
 
 
-def test_a_component_no_setup_cell_registers_fails_the_run_clearly(write_notebook, capsys):
+def test_an_unknown_component_is_refused_before_running(write_notebook, capsys):
     nb = write_notebook(
         "import polars as pl",
         "%%pipeline numbers\npl.DataFrame({'x': [1]})",
         "%%pipeline tripled --component scaledd\ninput: numbers",
         name="unknown.ipynb",
     )
+    assert main(["run", str(nb)]) == 2
+    assert "unknown component 'scaledd'" in capsys.readouterr().err
+
+
+def test_a_setup_transform_that_does_not_register_fails_the_run_clearly(write_notebook, capsys):
+    nb = write_notebook(
+        "import polars as pl\n\ndef transform(f):  # not Pipeline Lab's\n    return f\n\n"
+        "@transform\ndef never_registered(frame):\n    return frame",
+        "%%pipeline numbers\npl.DataFrame({'x': [1]})",
+        "%%pipeline tripled --component never_registered\ninput: numbers",
+        name="fake.ipynb",
+    )
     assert main(["run", str(nb), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert "unknown component 'scaledd'" in data["setup_error"]
+    assert "the setup cells ran but did not register it" in data["setup_error"]
     assert data["nodes"]["tripled"]["status"] == "skipped"

@@ -114,3 +114,15 @@ def test_streaming_engine_gives_the_same_result():
 
     fused = run_pipeline(_chain(), hooks=[], streaming=True).outputs["big"]
     assert fused.equals(run_pipeline(_chain(), hooks=[], streaming=False).outputs["big"])
+
+
+def test_an_upstream_check_failing_inside_the_fused_plan_names_its_node():
+    p = Pipeline("strict")
+    p.add(Node.from_function(lambda: pl.DataFrame({"a": ["1", "x", "3"]}), name="raw"))
+    p.add(Node("typed", component="schema", params={"input": "raw", "columns": {"a": "int64"}}))
+    p.add(Node("big", component="filter", params={"input": "typed", "condition": "a > 1"}))
+    result = p.run(hooks=[])
+    error = result.node_runs["big"].error or ""
+    assert result.node_runs["big"].status.value == "failed"
+    assert "1 of 3 values do not convert" in error
+    assert "raised by upstream component node 'typed'" in error

@@ -82,8 +82,8 @@ def test_an_older_store_is_upgraded(fresh_url: str) -> None:
     """A store stamped at an older revision (here: none, emptied) is migrated on open."""
     store = Store(fresh_url)
     with store.engine.begin() as conn:
-        for table in ("node_runs", "runs", "pipeline_nodes", "pipeline_versions", "pipelines"):
-            conn.execute(text(f"DROP TABLE {table}"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(text(f"DROP TABLE {table.name}"))
         conn.execute(text("DELETE FROM alembic_version"))
     store.close()
     reopened = Store(fresh_url)

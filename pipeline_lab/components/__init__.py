@@ -15,7 +15,12 @@ from pipeline_lab.components._base import (
     ComponentParams,
     NodeInput,
 )
-from pipeline_lab.components._expressions import require_columns, sql_expr
+from pipeline_lab.components._expressions import (
+    parameter_references,
+    require_columns,
+    sql_expr,
+    sql_parameters,
+)
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.registry import Registry
 
@@ -117,7 +122,9 @@ __all__ = [
     "get_component",
     "infer_types",
     "instantiate",
+    "parameter_references",
     "require_columns",
     "schema_suggestion",
     "sql_expr",
+    "sql_parameters",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.components._base import ComponentError
 from pipeline_lab.graph._validate import did_you_mean
@@ -13,14 +15,97 @@ if TYPE_CHECKING:
     import polars as pl
 
 
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
+_parameters: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "pipeline_lab_sql_parameters", default=None
+)
+
+
+@contextmanager
+def sql_parameters(values: Mapping[str, Any]) -> Iterator[None]:
+    """Let ``:name`` in component SQL stand for pipeline parameter ``name`` in this block."""
+    token = _parameters.set(values)
+    try:
+        yield
+    finally:
+        _parameters.reset(token)
+
+
+def parameter_references(text: str) -> list[str]:
+    """The ``:name`` parameters ``text`` uses (outside quoted strings and identifiers)."""
+    parts = _QUOTED.split(text)
+    return [m for part in parts[::2] for m in _PARAMETER.findall(part)]
+
+
+def bind_parameters(text: str, *, param: str, component: str, node: str | None = None) -> str:
+    """``text`` with each ``:name`` replaced by the SQL literal of pipeline parameter ``name``.
+
+    The value becomes a quoted SQL literal (a number, a string with quotes doubled, a date),
+    parsed by polars like the rest of the expression: it is never code.
+    """
+    if ":" not in text:
+        return text
+    values = _parameters.get() or {}
+    parts = _QUOTED.split(text)
+    for i in range(0, len(parts), 2):
+
+        def literal(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in values:
+                raise ComponentError(
+                    f"{component}: parameter '{param}' uses :{name}, which is not a pipeline "
+                    "parameter",
+                    node=node,
+                    hint=did_you_mean(name, values)
+                    or "declare it in the notebook's parameters cell",
+                )
+            return sql_literal(values[name], name=name, component=component, node=node)
+
+        parts[i] = _PARAMETER.sub(literal, parts[i])
+    return "".join(parts)
+
+
+def sql_literal(value: Any, *, name: str, component: str, node: str | None = None) -> str:
+    """``value`` as a SQL literal."""
+    import datetime as dt
+    import decimal
+    import math
+
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, decimal.Decimal)) or (
+        isinstance(value, float) and math.isfinite(value)
+    ):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, dt.datetime):
+        return f"CAST('{value.isoformat(sep=' ')}' AS TIMESTAMP)"
+    if isinstance(value, dt.date):
+        return f"CAST('{value.isoformat()}' AS DATE)"
+    raise ComponentError(
+        f"{component}: pipeline parameter :{name} is a {type(value).__name__}, which SQL "
+        "cannot take as a literal",
+        node=node,
+        hint="use a number, string, boolean, date or datetime parameter",
+    )
+
+
 def sql_expr(text: str, *, param: str, component: str, node: str | None = None) -> pl.Expr:
-    """Parse ``text`` as a SQL expression or raise an error naming the parameter."""
+    """Parse ``text`` as a SQL expression or raise an error naming the parameter.
+
+    ``:name`` stands for pipeline parameter ``name`` (see :func:`sql_parameters`).
+    """
     import polars as pl
 
     if not isinstance(text, str) or not text.strip():
         raise ComponentError(
             f"{component}: parameter '{param}' must be a SQL expression, got {text!r}", node=node
         )
+    text = bind_parameters(text, param=param, component=component, node=node)
     try:
         return pl.sql_expr(text)
     except Exception as exc:
@@ -68,6 +153,7 @@ def with_sql_column(
     schema. Both are SQL parsed by polars, never Python.
     """
     columns = frame.collect_schema().names()
+    text = bind_parameters(text, param=param, component=component, node=node)
     try:
         expr = sql_expr(text, param=param, component=component, node=node)
     except ComponentError as exc:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from pipeline_lab.components import sql_parameters
 from pipeline_lab.engine._retry import next_delay
 from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine.hooks import HookManager
@@ -173,7 +174,8 @@ class NodeRunner:
                 params = {p: self.base[p] for p in self.pipeline.parameters_of(node.name)}
                 value = node.func(**params, **inputs)
         elif node.component is not None:
-            value = self.transform.run(node, inputs)
+            with sql_parameters(self.run.params):  # `:name` in component SQL
+                value = self.transform.run(node, inputs)
         else:
             value, shown = self._exec(node, inputs)
             return value, shown, time.thread_time() - cpu

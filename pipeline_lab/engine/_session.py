@@ -193,7 +193,8 @@ class InteractiveSession:
     def explain(self, name: str, *, optimized: bool = True) -> str:
         """The query plan of component node ``name`` over the kernel's current values."""
         values = {n: self.namespace[n] for n in self.pipeline.nodes if n in self.namespace}
-        return self.pipeline.explain(name, values, optimized=optimized)
+        params = {p: self.namespace.get(p, default) for p, default in self.pipeline.params.items()}
+        return self.pipeline.explain(name, values, optimized=optimized, params=params)
 
     def remove(self, name: str) -> Node:
         node = self.pipeline.remove(name)
@@ -208,9 +209,10 @@ class InteractiveSession:
         return copy
 
     def _declare_params(self, pipeline: Pipeline, node: Node) -> None:
-        """``params.X`` in a kernel cell declares parameter X from the kernel's variable X."""
+        """``params.X`` in a cell (``:X`` in a component's SQL) declares parameter X from the
+        kernel's variable X."""
         try:
-            attributes = node.analysis.param_attributes
+            attributes = node.analysis.param_attributes | node.sql_parameters()
         except PipelineDefinitionError:
             return
         for name in attributes:

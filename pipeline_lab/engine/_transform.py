@@ -134,7 +134,18 @@ def build_plan(pipeline: Pipeline, name: str, values: Mapping[str, Any]) -> pl.L
 
 
 def explain(
-    pipeline: Pipeline, name: str, values: Mapping[str, Any], *, optimized: bool = True
+    pipeline: Pipeline,
+    name: str,
+    values: Mapping[str, Any],
+    *,
+    optimized: bool = True,
+    params: Mapping[str, Any] | None = None,
 ) -> str:
-    """The polars plan of component node ``name``, optimized (default) or as written."""
-    return build_plan(pipeline, name, values).explain(optimized=optimized)
+    """The polars plan of component node ``name``, optimized (default) or as written.
+
+    ``params`` are the pipeline parameters ``:name`` stands for (default: their defaults).
+    """
+    from pipeline_lab.components import sql_parameters
+
+    with sql_parameters(pipeline.params if params is None else params):
+        return build_plan(pipeline, name, values).explain(optimized=optimized)

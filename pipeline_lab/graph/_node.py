@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -116,6 +116,16 @@ class Node:
                 return frozenset(_declared_inputs(self.params))
         return self.analysis.reads
 
+    def sql_parameters(self) -> frozenset[str]:
+        """Pipeline parameters a component's SQL uses as ``:name``."""
+        if self.component is None:
+            return frozenset()
+        from pipeline_lab.components import parameter_references
+
+        return frozenset(
+            ref for text in _strings(self.params) for ref in parameter_references(text)
+        )
+
     @cached_property
     def instance(self) -> Component:
         """The component this node runs, with validated parameters."""
@@ -177,3 +187,15 @@ def _declared_inputs(params: Mapping[str, Any]) -> list[str]:
         elif isinstance(value, list):
             names.extend(v for v in value if isinstance(v, str))
     return names
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside ``value`` (nested mappings and lists included)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)

@@ -171,7 +171,12 @@ class Pipeline:
         return self._nodes[self._require(name)]
 
     def explain(
-        self, name: str, values: Mapping[str, Any] | None = None, *, optimized: bool = True
+        self,
+        name: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        optimized: bool = True,
+        params: Mapping[str, Any] | None = None,
     ) -> str:
         """The polars query plan of component node ``name`` (its fused chain, optimized).
 
@@ -180,7 +185,7 @@ class Pipeline:
         from pipeline_lab.engine import explain_plan
 
         self.get(name)
-        return explain_plan(self, name, values or {}, optimized=optimized)
+        return explain_plan(self, name, values or {}, optimized=optimized, params=params)
 
     def _require(self, name: str) -> str:
         if name not in self.nodes:
@@ -216,7 +221,7 @@ class Pipeline:
         """The pipeline parameters node ``name`` reads (bare or as ``params.X``)."""
         node = self.nodes[name]
         analysis = node.analysis
-        wanted = node.candidate_inputs() | analysis.param_attributes
+        wanted = node.candidate_inputs() | analysis.param_attributes | node.sql_parameters()
         return tuple(p for p in self.params if p in wanted and p not in self.nodes)
 
     def upstream(self, name: str) -> set[str]:

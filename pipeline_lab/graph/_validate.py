@@ -142,6 +142,16 @@ def _node_issues(
                     or f"add a node or setup cell that defines '{missing}'",
                 )
             )
+    for reference in sorted(node.sql_parameters() - pipeline.params.keys()):
+        issues.append(
+            Issue(
+                "unknown-parameter",
+                f"uses :{reference} in its SQL, which is not a pipeline parameter",
+                name,
+                did_you_mean(reference, pipeline.params)
+                or f"add '{reference} = ...' to the parameters cell",
+            )
+        )
     for attribute in sorted(analysis.param_attributes - pipeline.params.keys()):
         issues.append(
             Issue(

@@ -275,3 +275,17 @@ def test_a_setup_transform_that_does_not_register_fails_the_run_clearly(write_no
     data = json.loads(capsys.readouterr().out)
     assert "the setup cells ran but did not register it" in data["setup_error"]
     assert data["nodes"]["tripled"]["status"] == "skipped"
+
+
+def test_p_reaches_component_sql_through_colon_parameters(write_notebook, capsys):
+    nb = write_notebook(
+        ("parameters", "min_amount = 10"),
+        "import polars as pl",
+        "%%pipeline orders\npl.DataFrame({'amount': [5, 20, 30, 40]})",
+        "%%pipeline big --component filter\ninput: orders\ncondition: amount > :min_amount",
+        name="colon.ipynb",
+    )
+    assert main(["run", str(nb), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"]["big"]["rows"] == 3
+    assert main(["run", str(nb), "-p", "min_amount=25", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"]["big"]["rows"] == 2

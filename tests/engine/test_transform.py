@@ -126,3 +126,49 @@ def test_an_upstream_check_failing_inside_the_fused_plan_names_its_node():
     assert result.node_runs["big"].status.value == "failed"
     assert "1 of 3 values do not convert" in error
     assert "raised by upstream component node 'typed'" in error
+
+
+def _parameterized() -> Pipeline:
+    p = Pipeline("params", params={"min_amount": 10, "status": "paid"})
+    p.add(
+        Node.from_function(
+            lambda: pl.DataFrame(
+                {"amount": [5, 20, 30, 40], "status": ["paid", "paid", "open", "paid"]}
+            ),
+            name="orders",
+        )
+    )
+    p.add(
+        Node(
+            "big",
+            component="filter",
+            params={"input": "orders", "condition": "amount > :min_amount AND status = :status"},
+        )
+    )
+    return p
+
+
+def test_component_sql_reads_pipeline_parameters_as_literals():
+    p = _parameterized()
+    assert p.parameters_of("big") == ("min_amount", "status")
+    assert p.run(hooks=[]).outputs["big"]["amount"].to_list() == [20, 40]
+    assert p.run(params={"min_amount": 25}, hooks=[]).outputs["big"]["amount"].to_list() == [40]
+    # a string parameter is a quoted literal, never code: no row has this status
+    odd = p.run(params={"status": "x' OR '1'='1"}, hooks=[]).outputs["big"]
+    assert odd.height == 0
+    frame = pl.DataFrame({"amount": [1], "status": ["paid"]})
+    plan = p.explain("big", {"orders": frame}, params={"min_amount": 25, "status": "paid"})
+    assert "25" in plan and '"paid"' in plan
+
+
+def test_unknown_sql_parameter_is_a_validation_issue():
+    p = _parameterized()
+    p.add(
+        Node(
+            "odd",
+            component="filter",
+            params={"input": "orders", "condition": "amount > :min_amout"},
+        )
+    )
+    [issue] = [i for i in p.validate() if i.node == "odd"]
+    assert issue.code == "unknown-parameter" and "did you mean 'min_amount'" in (issue.hint or "")

@@ -90,3 +90,14 @@ def test_join_on_parameter_is_not_yaml_true(shell):
     )
     assert result.success, result.error_in_exec
     assert shell.user_ns["labelled"]["label"].to_list() == ["P", "P", "O", "P"]
+
+
+def test_colon_parameters_take_the_kernels_values(shell):
+    _orders(shell)
+    shell.run_cell("min_amount = 25")
+    result = shell.run_cell(
+        "%%pipeline big --component filter\ninput: orders\ncondition: amount > :min_amount"
+    )
+    assert result.success, result.error_in_exec
+    assert shell.user_ns["big"]["amount"].to_list() == [30, 40]
+    assert session_of(shell).pipeline.parameters_of("big") == ("min_amount",)

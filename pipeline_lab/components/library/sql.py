@@ -25,7 +25,7 @@ from pipeline_lab.components._base import (
     ComponentParams,
     NodeInput,
 )
-from pipeline_lab.components._expressions import _short
+from pipeline_lab.components._expressions import _short, bind_parameters
 
 if TYPE_CHECKING:
     import polars as pl
@@ -242,7 +242,12 @@ class Sql(Component[SqlParams]):
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         import polars as pl
 
-        query = self.params.query.strip().rstrip(";")
+        query = bind_parameters(
+            self.params.query.strip().rstrip(";"),
+            param="query",
+            component=self.name,
+            node=self.node,
+        )
         if self.params.inputs is not None:
             missing = [n for n in self.params.inputs if n not in inputs]
             if missing:

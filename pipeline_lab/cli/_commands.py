@@ -84,9 +84,58 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true")
     validate.set_defaults(handler="validate")
 
+    _add_sources_parser(sub)
+
     demo = sub.add_parser("demo", help="run the example sales pipeline and show where to look next")
     demo.set_defaults(handler="demo")
     return parser
+
+
+def _add_sources_parser(sub: Any) -> None:
+    sources = sub.add_parser(
+        "sources",
+        help="managed data sources: add, list, test, inspect, remove",
+        description="Named data sources for pipeline_lab.read('NAME'). URLs hold no password: "
+        "secrets are references (env:NAME, keyring:SERVICE/USER) resolved when connecting.",
+    )
+    sources.set_defaults(handler="sources", action="list", json=False)
+    actions = sources.add_subparsers(dest="action", metavar="ACTION")
+
+    add = actions.add_parser("add", help="add a data source (no password in the URL)")
+    add.add_argument("name", help="the name to read it by: letters, digits, '_' and '-'")
+    add.add_argument(
+        "url", help="a SQLAlchemy URL, a file path, glob or fsspec URL, an http(s) URL"
+    )
+    add.add_argument("--kind", help="the connector (default: from the URL)")
+    add.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a connector option (repeat); VALUE is read as JSON when it parses "
+        "(numbers, true/false, lists), else as text",
+    )
+    add.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="KEY=REF",
+        help="a secret reference (repeat), e.g. password=env:PG_PASSWORD or "
+        "token=keyring:github/me; never the secret itself",
+    )
+    add.add_argument("--test", action="store_true", help="connect first; add only if it works")
+    add.add_argument("--replace", action="store_true", help="replace a source of the same name")
+
+    listing = actions.add_parser("list", help="list the data sources")
+    listing.add_argument("--json", action="store_true")
+    test = actions.add_parser("test", help="connect to a data source (exit code 1 if it fails)")
+    test.add_argument("name")
+    test.add_argument("--json", action="store_true")
+    inspect = actions.add_parser("inspect", help="tables, columns, types and row estimates")
+    inspect.add_argument("name")
+    inspect.add_argument("--json", action="store_true")
+    remove = actions.add_parser("remove", help="forget a data source (its data is untouched)")
+    remove.add_argument("name")
 
 
 def _names(text: str) -> list[str]:
@@ -149,6 +198,51 @@ def runs_command(args: argparse.Namespace) -> int:
             raise PipelineDefinitionError("runs show needs a RUN_ID", hint="see pipeline-lab runs")
         return show_run(args.run_id, as_json=args.json)
     return list_runs(pipeline=args.pipeline, limit=args.limit, as_json=args.json)
+
+
+def parse_pairs(pairs: list[str], *, what: str, example: str) -> dict[str, str]:
+    """``KEY=VALUE`` pairs (the last of a repeated key wins)."""
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            # Never echo the pair: it may be a secret typed where a reference belongs.
+            raise PipelineDefinitionError(f"bad {what}: expected KEY=VALUE", hint=f"e.g. {example}")
+        parsed[key.strip()] = value
+    return parsed
+
+
+def _option_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@command("sources")
+def sources_command(args: argparse.Namespace) -> int:
+    from pipeline_lab.cli import _sources
+
+    if args.action == "add":
+        options = parse_pairs(args.option, what="--option", example="--option delimiter=';'")
+        return _sources.add_source(
+            args.name,
+            args.url,
+            kind=args.kind,
+            options={key: _option_value(value) for key, value in options.items()},
+            secrets=parse_pairs(
+                args.secret, what="--secret", example="--secret password=env:PG_PASSWORD"
+            ),
+            test=args.test,
+            replace=args.replace,
+        )
+    if args.action == "test":
+        return _sources.probe_source(args.name, as_json=args.json)
+    if args.action == "inspect":
+        return _sources.inspect_source(args.name, as_json=args.json)
+    if args.action == "remove":
+        return _sources.remove_source(args.name)
+    return _sources.list_sources(as_json=args.json)
 
 
 @command("validate")

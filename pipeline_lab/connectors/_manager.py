@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from pipeline_lab.connectors._base import ConnectionTest, Connector, TableInfo, WriteMode, WriteResult
+from pipeline_lab.connectors._base import (
+    ConnectionTest,
+    Connector,
+    TableInfo,
+    WriteMode,
+    WriteResult,
+)
 from pipeline_lab.connectors._config import DataSourceConfig, safe_url
 from pipeline_lab.connectors._resolve import SourceCatalog, config_for, connector_class
 from pipeline_lab.errors import ConnectorError, PipelineLabError
@@ -80,7 +86,7 @@ def check_secret_reference(key: str, ref: object, *, source: str | None = None) 
     ):
         return
     raise ConnectorError(
-        f"secret '{key}' is not a reference: Pipeline Lab stores where a secret is, never its value",
+        f"secret '{key}' is not a reference: Pipeline Lab keeps where a secret is, never its value",
         dataset=source,
         hint=f"pass a reference, e.g. {key}=env:{_env_suggestion(key)} (an environment variable) "
         "or keyring:SERVICE/USER",
@@ -110,16 +116,29 @@ def check_source(config: DataSourceConfig) -> None:
                     f"--secret {key}=env:{_env_suggestion(key, name)} "
                     f"(Python: secrets={{'{key}': 'env:...'}})",
                 )
-    for key in config.options:
-        if looks_secret(str(key)):
-            raise ConnectorError(
-                f"option '{key}' holds a credential; options are stored and shown as they are",
-                dataset=shown,
-                hint=f"pass a reference instead: --secret {key}=env:{_env_suggestion(key, name)} "
-                f"(Python: secrets={{'{key}': 'env:...'}})",
-            )
+    _check_options(config.options, name, shown)
     for key, ref in config.secrets.items():
         check_secret_reference(key, ref, source=shown)
+
+
+def _check_options(options: Mapping[Any, Any], name: str, shown: str, where: str = "") -> None:
+    """Refuse credentials among the options, nested ones too (``headers``, ``storage_options``)."""
+    for key, value in options.items():
+        path = f"{where}{key}"
+        if where == "" and key == "secrets" and isinstance(value, Mapping):
+            # An HTTP source's per-read references: allowed, but only as references.
+            for ref_key, ref in value.items():
+                check_secret_reference(str(ref_key), ref, source=shown)
+        elif looks_secret(str(key)):
+            variable = _env_suggestion(str(key), name)
+            raise ConnectorError(
+                f"option '{path}' holds a credential; options are stored and shown as they are",
+                dataset=shown,
+                hint=f"pass a reference instead: --secret {key}=env:{variable} "
+                f"(Python: secrets={{'{key}': 'env:...'}})",
+            )
+        elif isinstance(value, Mapping):
+            _check_options(value, name, shown, f"{path}.")
 
 
 def source_config(
@@ -136,6 +155,9 @@ def source_config(
     same thing from every working directory (a notebook's, the scheduler's).
     """
     options = dict(options or {})
+    secrets = dict(secrets or {})
+    for key, ref in secrets.items():  # before DataSourceConfig, for the hint on what to pass
+        check_secret_reference(key, ref, source=safe_url(url))
     if kind is None:
         kind = config_for(url, None, **options).kind
     connector_class(kind)  # an unknown kind fails here, listing the known ones
@@ -144,7 +166,7 @@ def source_config(
         url=_absolute(kind, url),
         name=name,
         options=options,
-        secrets=dict(secrets or {}),
+        secrets=secrets,
     )
 
 
@@ -301,4 +323,3 @@ def _without_query(url: str) -> str:
 def _env_suggestion(key: str, name: str | None = None) -> str:
     prefix = re.sub(r"[^A-Za-z0-9]+", "_", name).upper() + "_" if name else ""
     return prefix + re.sub(r"[^A-Za-z0-9]+", "_", key).upper()
-

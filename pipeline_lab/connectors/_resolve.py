@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +40,22 @@ SCHEMES = {
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _loaded = False
+
+
+_active_catalog: contextvars.ContextVar[SourceCatalog | None] = contextvars.ContextVar(
+    "pipeline_lab_source_catalog", default=None
+)
+
+
+@contextmanager
+def using_catalog(catalog: SourceCatalog | None) -> Iterator[None]:
+    """Resolve managed source names through ``catalog`` in this block (the runner sets the
+    store's catalog around each node, so components and code cells can name sources)."""
+    token = _active_catalog.set(catalog)
+    try:
+        yield
+    finally:
+        _active_catalog.reset(token)
 
 
 class SourceCatalog(Protocol):
@@ -77,6 +95,7 @@ def config_for(
         if kind == "http" and options.get("graphql"):
             kind = "graphql"
         return DataSourceConfig(kind=kind, url=source, options=dict(options))
+    catalog = catalog if catalog is not None else _active_catalog.get()
     if catalog is not None and _NAME.match(source) and not Path(source).exists():
         config = catalog.get_source(source)
         if config is not None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pipeline_lab._backoff import next_delay
 from pipeline_lab.engine._executors import EXECUTORS
 from pipeline_lab.engine._node_runner import user_frames, user_traceback
 from pipeline_lab.engine._params import Params, parse_param_values
-from pipeline_lab.engine._retry import next_delay
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
 from pipeline_lab.engine._session import InteractiveSession
 from pipeline_lab.engine._summary import format_duration, node_summary, plural, run_summary

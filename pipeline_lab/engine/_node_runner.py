@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from pipeline_lab.components import sql_parameters
-from pipeline_lab.engine._retry import next_delay
+from pipeline_lab._backoff import next_delay
+from pipeline_lab.connectors import SourceCatalog, using_catalog
 from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine.hooks import HookManager
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run
@@ -47,6 +47,7 @@ class NodeRunner:
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transform: TransformationEngine | None = None,
+        catalog: SourceCatalog | None = None,
     ) -> None:
         self.run = run
         self.pipeline: Pipeline = run.pipeline
@@ -56,6 +57,7 @@ class NodeRunner:
         self.sleep = sleep
         self._deps = {n: self.pipeline.dependencies(n) for n in run.selected}
         self.transform = transform or TransformationEngine(self.pipeline, run.selected)
+        self.catalog = catalog  # where nodes look up managed data source names
 
     def skip(self, name: str, because: str) -> NodeRun:
         result = self.run.node_runs[name]
@@ -151,7 +153,7 @@ class NodeRunner:
     def _call(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, Any, float]:
         """Evaluate the node once: its output, what the cell displays, and its CPU time here."""
         __tracebackhide__ = True
-        with collecting(self._dataset_collector(node.name)):
+        with collecting(self._dataset_collector(node.name)), using_catalog(self.catalog):
             return self._evaluate(node, inputs)
 
     def _dataset_collector(self, name: str) -> Callable[[DatasetUse], None]:
@@ -174,6 +176,8 @@ class NodeRunner:
                 params = {p: self.base[p] for p in self.pipeline.parameters_of(node.name)}
                 value = node.func(**params, **inputs)
         elif node.component is not None:
+            from pipeline_lab.components import sql_parameters  # only pipelines with components
+
             with sql_parameters(self.run.params):  # `:name` in component SQL
                 value = self.transform.run(node, inputs)
         else:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from pipeline_lab.connectors import SourceCatalog
 from pipeline_lab.engine._executors import EXECUTORS
 from pipeline_lab.engine._node_runner import NodeRunner, user_traceback
 from pipeline_lab.engine._params import Params, check_param_names
@@ -107,7 +108,9 @@ def run_pipeline(
         transform = TransformationEngine(
             pipeline, selected, streaming=streaming, materialize=materialize
         )
-        runner = NodeRunner(run, manager, base, rng=rng, transform=transform)
+        runner = NodeRunner(
+            run, manager, base, rng=rng, transform=transform, catalog=_source_catalog()
+        )
         deps = {name: pipeline.dependencies(name) for name in selected}
         run_executor(deps, runner, max_workers=max_workers)
     report_errors: dict[int, str] = {}
@@ -200,6 +203,17 @@ def _run_setup(pipeline: Pipeline, namespace: dict[str, Any]) -> None:
     __tracebackhide__ = True
     for cell in pipeline.setup:
         _exec_cell(cell, namespace, f"setup cell {cell.number}")
+
+
+def _source_catalog() -> SourceCatalog | None:
+    """The store's managed data sources (opened only if a node names one)."""
+    from pipeline_lab.config import settings
+
+    if not settings().store_enabled:
+        return None
+    from pipeline_lab.store import StoreSourceCatalog
+
+    return StoreSourceCatalog()
 
 
 def _check_registered(pipeline: Pipeline) -> None:

@@ -117,13 +117,22 @@ class Node:
         return self.analysis.reads
 
     def sql_parameters(self) -> frozenset[str]:
-        """Pipeline parameters a component's SQL uses as ``:name``."""
+        """Pipeline parameters a component's SQL uses as ``:name``.
+
+        A component's own ``params`` mapping (``read_sql``) binds the names it lists: those
+        are not pipeline parameters.
+        """
         if self.component is None:
             return frozenset()
         from pipeline_lab.components import parameter_references
 
+        own = self.params.get("params")
+        bound = set(own) if isinstance(own, Mapping) else set()
         return frozenset(
-            ref for text in _strings(self.params) for ref in parameter_references(text)
+            ref
+            for text in _strings(self.params)
+            for ref in parameter_references(text)
+            if ref not in bound
         )
 
     @cached_property

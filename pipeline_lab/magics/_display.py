@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pipeline_lab.engine import NodeRun, NodeStatus
 from pipeline_lab.engine._summary import COLOR, MARK, format_duration
 from pipeline_lab.graph import Pipeline
+
+if TYPE_CHECKING:
+    from pipeline_lab.connectors import DataSourceConfig
 
 
 class NodeTable:
@@ -140,3 +144,57 @@ class ComponentTable:
         )
         note = "<code>%%pipeline NAME --component KIND</code> with YAML parameters; [optional]"
         return f"<div class='pipeline-lab-table'><table><tr>{head}</tr>{body}</table>{note}</div>"
+
+
+class SourceTable:
+    """The managed data sources: name, kind, URL without password, secret references."""
+
+    columns = ("name", "kind", "url", "options", "secrets")
+
+    def __init__(self, sources: Sequence[DataSourceConfig]) -> None:
+        self.sources = sources
+
+    def _rows(self) -> list[dict[str, str]]:
+        from pipeline_lab.connectors import safe_url
+
+        return [
+            {
+                "name": source.name or "",
+                "kind": source.kind,
+                "url": safe_url(source.url),
+                "options": ", ".join(f"{k}={v!r}" for k, v in source.options.items()),
+                # References only (env:NAME): the values are resolved when connecting, never here.
+                "secrets": ", ".join(f"{k}: {ref}" for k, ref in source.secrets.items()),
+            }
+            for source in self.sources
+        ]
+
+    def __repr__(self) -> str:
+        rows = self._rows()
+        if not rows:
+            return _NO_SOURCES
+        widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in self.columns}
+        lines = [f"{len(rows)} data source(s); read one with pipeline_lab.read('NAME', ...)"]
+        lines.append("  ".join(c.ljust(widths[c]) for c in self.columns).rstrip())
+        lines += ["  ".join(r[c].ljust(widths[c]) for c in self.columns).rstrip() for r in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = self._rows()
+        if not rows:
+            return f"<div>{escape(_NO_SOURCES)}</div>"
+        head = "".join(f"<th style='text-align:left'>{escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td style='text-align:left'>{escape(r[c])}</td>" for c in self.columns)
+            + "</tr>"
+            for r in rows
+        )
+        title = (
+            f"<strong>{len(rows)} data source(s)</strong>; read one with "
+            "<code>pipeline_lab.read('NAME', ...)</code>"
+        )
+        return f"<div class='pipeline-lab-table'>{title}<table><tr>{head}</tr>{body}</table></div>"
+
+
+_NO_SOURCES = "no data sources yet; add one with: pipeline-lab sources add NAME URL"

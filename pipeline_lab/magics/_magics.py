@@ -22,7 +22,7 @@ from pipeline_lab.engine import (
 )
 from pipeline_lab.errors import NodeExecutionError, PipelineLabError
 from pipeline_lab.graph._header import USAGE as CELL_USAGE
-from pipeline_lab.magics._display import ComponentTable, NodeTable
+from pipeline_lab.magics._display import ComponentTable, NodeTable, SourceTable
 
 HELP = f"""Pipeline Lab magics
 
@@ -41,6 +41,8 @@ HELP = f"""Pipeline Lab magics
   %pipeline new NAME             start a new, empty pipeline
   %pipeline save                 save the pipeline (a new version) in the store
   %pipeline components           the component library (use with %%pipeline NAME --component KIND)
+  %pipeline sources              the managed data sources (pipeline_lab.read("NAME") reads one;
+                                 add them with: pipeline-lab sources add NAME URL)
   %pipeline code NAME            the polars code equivalent to a node
   %pipeline explain NAME [--unoptimized]
                                  the query plan of a component node (chains are fused)
@@ -62,6 +64,7 @@ def _line_parser() -> _LineParser:
     run.add_argument("--only", nargs="+", default=None, metavar="NODE")
     run.add_argument("--from", dest="from_", default=None, metavar="NODE")
     verbs.add_parser("components", add_help=False)
+    verbs.add_parser("sources", add_help=False)
     verbs.add_parser("code", add_help=False).add_argument("name")
     explain = verbs.add_parser("explain", add_help=False)
     explain.add_argument("name")
@@ -172,6 +175,11 @@ class PipelineMagics(Magics):
             print(run_summary(result))
         elif args.verb == "components":
             display(ComponentTable())
+        elif args.verb == "sources":
+            from pipeline_lab.connectors import ConnectionManager
+            from pipeline_lab.store import StoreSourceCatalog
+
+            display(SourceTable(ConnectionManager(StoreSourceCatalog()).list()))
         elif args.verb == "code":
             print(session.code(args.name))
         elif args.verb == "explain":

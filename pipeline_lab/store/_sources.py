@@ -56,7 +56,9 @@ class StoreSourceCatalog(Repository):
     def source_names(self) -> builtins.list[str]:
         """Every source's name, sorted."""
         with self.store.session(write=False) as session:
-            return list(session.scalars(select(DataSourceRecord.name).order_by(DataSourceRecord.name)))
+            return list(
+                session.scalars(select(DataSourceRecord.name).order_by(DataSourceRecord.name))
+            )
 
     # -- ManagedCatalog ------------------------------------------------------------------
     def add(self, config: DataSourceConfig) -> DataSourceConfig:

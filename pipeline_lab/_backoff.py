@@ -1,4 +1,4 @@
-"""Backoff between retries: one pure function, tested on its own."""
+"""Backoff between retries: one pure function for the engine (nodes) and connectors (requests)."""
 
 from __future__ import annotations
 

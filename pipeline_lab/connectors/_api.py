@@ -51,7 +51,7 @@ def write(
     target: str | DataSourceConfig,
     *,
     table: str | None = None,
-    mode: WriteMode = "append",
+    mode: WriteMode | None = None,
     key: str | list[str] | None = None,
     catalog: SourceCatalog | None = None,
     **options: Any,

@@ -66,6 +66,8 @@ class Connector(ABC):
     """A data source of one kind (``kind`` is its registry name)."""
 
     kind: ClassVar[str]
+    default_mode: ClassVar[WriteMode] = "append"
+    """The write mode when the caller gives none (files replace, tables append)."""
 
     def __init__(self, config: DataSourceConfig) -> None:
         self.config = config
@@ -93,7 +95,7 @@ class Connector(ABC):
         frame: Any,
         *,
         table: str | None = None,
-        mode: WriteMode = "append",
+        mode: WriteMode | None = None,
         key: str | list[str] | None = None,
         **options: Any,
     ) -> WriteResult:
@@ -101,6 +103,7 @@ class Connector(ABC):
         from pipeline_lab.frames import to_polars
 
         frame = to_polars(frame)
+        mode = mode or self.default_mode
         dataset = self.dataset(table=table)
         started = time.perf_counter()
         try:

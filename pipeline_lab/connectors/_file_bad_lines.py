@@ -49,7 +49,7 @@ def guarded(plan: pl.LazyFrame, recover: Callable[[Exception], pl.DataFrame]) ->
         def shaped(frame: pl.LazyFrame) -> pl.LazyFrame:
             if predicate is not None:
                 frame = frame.filter(predicate)
-            if with_columns is not None:
+            if with_columns:  # an empty list would also drop the row count
                 frame = frame.select(with_columns)
             return frame if n_rows is None else frame.head(n_rows)
 

@@ -278,7 +278,7 @@ class ConnectionManager:
         name: str,
         *,
         table: str | None = None,
-        mode: WriteMode = "append",
+        mode: WriteMode | None = None,
         key: str | builtins.list[str] | None = None,
         **options: Any,
     ) -> WriteResult:

@@ -70,6 +70,7 @@ class FileConnector(Connector):
     """
 
     kind = "file"
+    default_mode = "replace"
 
     @classmethod
     def at(cls, path: str, **options: Any) -> FileConnector:

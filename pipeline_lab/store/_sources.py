@@ -189,7 +189,7 @@ def write(
     target: str | DataSourceConfig,
     *,
     table: str | None = None,
-    mode: WriteMode = "append",
+    mode: WriteMode | None = None,
     key: str | builtins.list[str] | None = None,
     **options: Any,
 ) -> WriteResult:
@@ -202,12 +202,13 @@ def write(
     table
         For databases: the table, created from the frame's schema when absent.
     mode
-        ``append``, ``replace``, ``upsert`` (on ``key``) or ``error`` (if it exists).
+        ``append``, ``replace``, ``upsert`` (on ``key``) or ``error`` (if it exists);
+        by default files are replaced and tables appended to.
 
     Examples
     --------
     >>> pipeline_lab.write(report, "warehouse", table="daily_report", mode="upsert", key="day")
-    >>> pipeline_lab.write(report, "output/report.parquet", mode="replace")
+    >>> pipeline_lab.write(report, "output/report.parquet")
     """
     return write_target(
         frame,

@@ -7,6 +7,7 @@ file system; the crash test injects a fault into polars' writer (see there).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gzip
 import os
 from pathlib import Path
@@ -604,6 +605,32 @@ def test_a_crash_while_writing_leaves_the_previous_file_intact(
     assert read(name)["a"].to_list() == [1, 2, 3]
 
 
+def test_a_crash_while_writing_a_dataset_leaves_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = pl.DataFrame({"k": ["a", "b", "c"], "v": [1, 2, 3]})
+    write(frame, "ds", partition_by="k", mode="replace")
+    before = _files(tmp_path / "ds")
+    real, calls = pl.DataFrame.write_parquet, []
+
+    # Fault injection: the second partition's write fails, as a full disk would.
+    def crash(self: pl.DataFrame, file: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(file)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(self, file, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pl.DataFrame, "write_parquet", crash)
+        for mode in ("replace", "append"):
+            calls.clear()
+            with pytest.raises(ConnectorError, match="No space left"):
+                write(frame.with_columns(v=pl.col("v") * 10), "ds", partition_by="k", mode=mode)
+    assert _files(tmp_path / "ds") == before
+    assert read("ds").sort("v")["v"].to_list() == [1, 2, 3]
+    assert os.listdir(tmp_path) == ["ds"]
+
+
 def test_write_modes(tmp_path: Path) -> None:
     frame = pl.DataFrame({"a": [1], "b": ["x"]})
     write(frame, "out/deep/t.csv", mode="error")  # creates the folders
@@ -677,6 +704,26 @@ def test_connection_test_and_inspect(tmp_path: Path, workbook: Path) -> None:
     assert not failed.ok
     assert "no such file or folder" in failed.message
     assert "lake" in failed.message
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        pytest.param(TimeoutError("read timed out"), True, id="timeout"),
+        pytest.param(ConnectionResetError("reset by peer"), True, id="reset"),
+        pytest.param(OSError(errno.EBUSY, "busy"), True, id="busy"),
+        pytest.param(FileNotFoundError(errno.ENOENT, "gone"), False, id="missing"),
+        pytest.param(PermissionError(errno.EACCES, "denied"), False, id="denied"),
+    ],
+)
+def test_which_errors_a_retry_may_fix(error: BaseException, transient: bool) -> None:
+    assert FileConnector.at("x.csv").is_transient(error) is transient
+
+
+def test_files_take_no_query() -> None:
+    Path("t.csv").write_text("a\n1\n")
+    with pytest.raises(ConnectorError, match="files take no query"):
+        read("t.csv", query="SELECT 1")
 
 
 def test_managed_source_options_are_defaults() -> None:
@@ -912,3 +959,16 @@ def test_sink_code_writes_the_same(tmp_path: Path) -> None:
             instance.finish(frame)
             by_sink = read(params["path"], **options).sort("v")
             assert_frame_equal(by_sink, by_code, check_column_order=False)
+
+
+def test_files_are_replaced_by_default_and_tables_appended(tmp_path: Path) -> None:
+    from pipeline_lab.connectors import read, write
+
+    target = tmp_path / "out.parquet"
+    assert write(pl.DataFrame({"a": [1, 2]}), str(target)).mode == "replace"
+    write(pl.DataFrame({"a": [3]}), str(target))  # again: no mode needed
+    assert read(str(target))["a"].to_list() == [3]
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    write(pl.DataFrame({"a": [1]}), db, table="t")
+    assert write(pl.DataFrame({"a": [2]}), db, table="t").mode == "append"
+    assert read(db, table="t")["a"].to_list() == [1, 2]

@@ -1,5 +1,4 @@
-"""File sources and sinks: ``read_csv``, ``read_json``, ``read_parquet``, ``read_excel``,
-``write_csv``, ``write_parquet``, ``write_json``.
+"""File sources and sinks: read_csv, read_json, read_parquet, read_excel, write_csv, write_*.
 
 They go through :class:`~pipeline_lab.connectors.files.FileConnector`, so a component node,
 a managed source and ``pipeline_lab.connectors.read(path, **options)`` read alike, report

@@ -208,7 +208,9 @@ class HttpSession:
 
     def _pause(self, attempt: int, wait: float | None, request: Request, why: str) -> None:
         if wait is None:
-            wait = next_delay(attempt, self.options.backoff, 2.0, self.options.backoff_cap, self.rng)
+            wait = next_delay(
+                attempt, self.options.backoff, 2.0, self.options.backoff_cap, self.rng
+            )
         log.info(
             "%s from %s; retry %d/%d in %.2f s",
             why,

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from pipeline_lab.connectors._sql_engine import literal_dialect, run_sql
+
 if TYPE_CHECKING:
     import polars as pl
     from sqlalchemy import Table
@@ -34,7 +36,7 @@ def copies(dialect: Any) -> bool:
 def copy_in(connection: Connection, table: Table, frame: pl.DataFrame, chunk: int) -> None:
     """``COPY table (columns) FROM STDIN``, ``chunk`` rows of CSV at a time, in the
     connection's transaction."""
-    preparer = connection.dialect.identifier_preparer
+    preparer = literal_dialect(connection.dialect).identifier_preparer
     columns = ", ".join(preparer.quote(c) for c in frame.columns)
     sql = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN (FORMAT csv)"
     raw: Any = connection.connection.dbapi_connection
@@ -104,7 +106,7 @@ def copy_out(
     rows = _Rows(schema, chunk_size)
     with engine.connect() as connection:
         for setting in _SESSION:
-            connection.exec_driver_sql(setting)
+            run_sql(connection, setting)
         raw: Any = connection.connection.dbapi_connection
         with (
             raw.cursor() as cursor,

@@ -7,15 +7,16 @@ of the URL (``URL.set(password=...)``) only to build the driver's connect argume
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import threading
-from collections.abc import Mapping
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.engine import URL, Connection, CursorResult, Dialect, Engine
 
     from pipeline_lab.connectors._base import Connector
 
@@ -44,9 +45,16 @@ _DRIVER_MODULES = {
     "oracledb": "oracledb",
     "cx_oracle": "cx_Oracle",
 }
-_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "mssql": "mssql"}
+_EXTRAS = {
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "mssql",
+    "oracle": "oracle",
+}
 
 _engines: dict[tuple[Any, ...], Engine] = {}
+_literal: weakref.WeakKeyDictionary[Dialect, Dialect] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -164,7 +172,7 @@ def _create(url: URL, connector: Connector, timeout: float) -> Engine:
 
     backend = url.get_backend_name()
     if backend == "postgresql" and url.get_driver_name() == "psycopg":
-        event.listen(engine, "connect", _json_as_text)
+        event.listen(engine, "before_cursor_execute", _json_as_text)
     if backend == "sqlite":
         # pysqlite opens transactions lazily and commits DDL on its own; take control so a
         # CREATE TABLE and its rows are one transaction.
@@ -173,12 +181,19 @@ def _create(url: URL, connector: Connector, timeout: float) -> Engine:
     return engine
 
 
-def _json_as_text(dbapi_connection: Any, record: Any) -> None:
-    """JSON values arrive as their text: frames hold JSON as strings, on every database."""
-    from psycopg.types.string import TextLoader
+JSON_AS_TEXT = "pipeline_lab_json_as_text"
+"""Execution option: JSON values arrive as their text (frames hold JSON as strings)."""
 
-    for name in ("json", "jsonb"):
-        dbapi_connection.adapters.register_loader(name, TextLoader)
+
+def _json_as_text(
+    connection: Any, cursor: Any, statement: Any, parameters: Any, context: Any, many: bool
+) -> None:
+    # Per cursor, on reads that ask: SQLAlchemy's own reflection queries want JSON decoded.
+    if context is not None and context.execution_options.get(JSON_AS_TEXT):
+        from psycopg.types.string import TextLoader
+
+        for name in ("json", "jsonb"):
+            cursor.adapters.register_loader(name, TextLoader)
 
 
 def _sqlite_manual_transactions(dbapi_connection: Any, record: Any) -> None:
@@ -189,6 +204,20 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def connect_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The source options that shape connections (the rest shape reads and writes)."""
-    return {k: v for k, v in options.items() if k in {"connect_timeout", "schema"}}
+def literal_dialect(dialect: Dialect) -> Dialect:
+    """``dialect`` for SQL that runs as written: with named parameters nothing doubles a ``%``
+    (pyformat drivers' preparers do), and server-version details are kept."""
+    with _lock:
+        literal = _literal.get(dialect)
+        if literal is None:
+            literal = copy.copy(dialect)
+            literal.paramstyle = "named"
+            literal.positional = False
+            literal.identifier_preparer = literal.preparer(literal)
+            _literal[dialect] = literal
+    return literal
+
+
+def run_sql(connection: Connection, sql: str) -> CursorResult[Any]:
+    """Run ``sql`` exactly as written: no parameters, so no driver reads a ``%`` in it."""
+    return connection.exec_driver_sql(sql, execution_options={"no_parameters": True})

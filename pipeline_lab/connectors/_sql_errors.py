@@ -50,10 +50,17 @@ _TRANSIENT = (
     "database is locked",
     "deadlock",
     "could not serialize access",
+    "ora-12541",  # Oracle: no listener
+    "ora-12170",  # connect timeout
+    "ora-03113",  # end-of-file on communication channel
+    "ora-03135",  # connection lost contact
+    "dpy-6005",  # python-oracledb: cannot connect
+    "dpy-4011",  # the connection was closed
+    "tcp provider",  # SQL Server ODBC network errors
 )
 # SQLSTATE classes and codes a retry may fix: connection exceptions, serialization
-# failures, deadlocks, operator intervention, too many connections.
-_TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300")
+# failures, deadlocks, operator intervention, too many connections, ODBC timeouts.
+_TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300", "HYT0")
 _MYSQL_TRANSIENT = {1040, 1205, 1213, 2002, 2003, 2005, 2006, 2013, 2055}
 _MYSQL_AUTH = {1045, 1698}
 
@@ -77,9 +84,7 @@ def _text(exc: BaseException) -> str:
 
 def is_auth_failure(exc: BaseException) -> bool:
     for error in chain(exc):
-        if _mysql_code(error) in _MYSQL_AUTH or str(getattr(error, "sqlstate", "")).startswith(
-            "28"
-        ):
+        if _mysql_code(error) in _MYSQL_AUTH or (_sqlstate(error) or "").startswith("28"):
             return True
     text = _text(exc)
     return any(words in text for words in _AUTH)
@@ -98,7 +103,7 @@ def is_transient(exc: BaseException) -> bool:
             return True
         if isinstance(error, (ConnectionError, TimeoutError, socket.timeout, socket.gaierror)):
             return True
-        sqlstate = str(getattr(error, "sqlstate", None) or getattr(error, "pgcode", None) or "")
+        sqlstate = _sqlstate(error) or ""
         if sqlstate and sqlstate.startswith(_TRANSIENT_SQLSTATES):
             return True
         if _mysql_code(error) in _MYSQL_TRANSIENT:
@@ -106,6 +111,15 @@ def is_transient(exc: BaseException) -> bool:
     operational = any(isinstance(e, sa_exc.OperationalError) for e in chain(exc))
     text = _text(exc)
     return operational and any(words in text for words in _TRANSIENT)
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a driver error: psycopg and pymysql name it; pyodbc puts it first."""
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    args = getattr(error, "args", ())
+    if state is None and type(error).__module__.startswith("pyodbc") and args:
+        state = args[0] if isinstance(args[0], str) else None
+    return str(state) if state else None
 
 
 def _mysql_code(error: BaseException) -> int | None:
@@ -167,6 +181,6 @@ def driver_code(exc: BaseException) -> tuple[str | None, int | None]:
     sqlstate: Any = None
     code = None
     for error in chain(exc):
-        sqlstate = sqlstate or getattr(error, "sqlstate", None)
+        sqlstate = sqlstate or _sqlstate(error)
         code = code or _mysql_code(error)
     return sqlstate, code

@@ -2,12 +2,14 @@
 
 A read is planned once (:class:`ReadPlan`): the SQL, bound to the user's parameters or fully
 literal, and the polars schema the result should have, as the database describes it. It then
-runs through one of two readers:
+runs through one of three readers (``reader="auto"`` picks the first that applies):
 
-* **connectorx** (Rust, Arrow, several connections): PostgreSQL and MySQL reads without bound
-  parameters whose column types it reads without loss. This is the fast path for big reads.
-* **the driver** (SQLAlchemy, a server-side cursor fetching ``chunk_size`` rows at a time):
-  everything else, including every parameterized query.
+* **connectorx** (Rust, Arrow): PostgreSQL and MySQL reads without bound parameters whose
+  column types it reads without loss. The fast path for big reads.
+* **copy** (PostgreSQL through psycopg): ``COPY (query) TO STDOUT`` in CSV that polars
+  parses, with psycopg binding the parameters: parameterized queries at nearly the same speed.
+* **cursor** (SQLAlchemy, a server-side cursor fetching ``chunk_size`` rows at a time):
+  everything else, on every database.
 
 Partitioned reads split the result on a numeric or date key into ranges read in parallel.
 """
@@ -18,168 +20,22 @@ import importlib.util
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline_lab.connectors._sql_copy import Unparsable, copies, copy_out, readable
-from pipeline_lab.connectors._sql_schema import check_columns, reflect, split_table
-from pipeline_lab.connectors._sql_types import described_dtype, polars_dtype
+from pipeline_lab.connectors._sql_engine import JSON_AS_TEXT
+from pipeline_lab.connectors._sql_plan import DESCRIBED, ReadPlan, run, statement
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:
     import polars as pl
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Engine
 
 Reader = Literal["auto", "connectorx", "copy", "cursor"]
 READ_OPTIONS = ("columns", "limit", "offset", "chunk_size", "partition_on", "partitions", "reader")
-_PLACEHOLDER = "__pipeline_lab_query__"
 _DEFAULT_CHUNK = 50_000
 _MAX_WORKERS = 8  # partitions read at once (each holds a pooled connection)
-_CONNECTORX_DIALECTS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
-
-
-@dataclass(frozen=True)
-class ReadPlan:
-    """What to run and what the result looks like."""
-
-    base: Any  # a Select over the table, or the user's query as a TextClause
-    table: bool  # True: base is a Select of table columns (never bound parameters)
-    bound: bool  # the query has bound parameters: only the driver can run it
-    raw: str | None = None  # the user's query text, when it runs as written
-    schema: dict[str, Any] = field(default_factory=dict)  # column -> polars dtype or None
-    connectorx: bool = False  # connectorx reads every column without loss
-    order: tuple[Any, ...] = ()  # ORDER BY for OFFSET paging (primary key)
-
-
-def plan(
-    connection: Connection,
-    *,
-    table: str | None,
-    query: str | None,
-    params: Mapping[str, Any] | None,
-    columns: Sequence[str] | None,
-    default_schema: str | None,
-) -> ReadPlan:
-    """The read's SQL, its identifiers checked, and its result schema."""
-    from sqlalchemy import select, text
-
-    if (table is None) == (query is None):
-        raise ConnectorError(
-            "give either table= or query=, not both" if table else "give table= or query=",
-            hint="read('postgresql+psycopg://me@host/db', table='orders') or "
-            "query='SELECT * FROM orders WHERE day >= :day', params={'day': ...}",
-        )
-    if table is not None:
-        if params:
-            raise ConnectorError("params= bind to a query's :name placeholders, not to a table")
-        schema, name = split_table(table, default_schema)
-        reflected = reflect(connection, name, schema)
-        chosen = check_columns(reflected, columns) if columns else list(reflected.columns)
-        order = tuple(reflected.primary_key.columns) or (chosen[0],)
-        base = select(*chosen)
-        return _described(connection, ReadPlan(base, True, False, order=order), reflected)
-    if columns:
-        raise ConnectorError("columns= picks columns of a table; a query selects its own")
-    assert query is not None
-    sql = query.strip().rstrip(";").strip()
-    if params:
-        clause = text(sql).bindparams(*_bindparams(text(sql), params))
-        return _described(connection, ReadPlan(clause, False, True))
-    return _described(connection, ReadPlan(text(_PLACEHOLDER), False, False, raw=sql))
-
-
-def _bindparams(clause: Any, params: Mapping[str, Any]) -> list[Any]:
-    from sqlalchemy import bindparam
-
-    wanted = set(clause.compile().binds)
-    missing, extra = sorted(wanted - set(params)), sorted(set(params) - wanted)
-    if missing or extra:
-        problems = []
-        if missing:
-            problems.append(f"no value for {', '.join(':' + m for m in missing)}")
-        if extra:
-            problems.append(f"no :name placeholder for {', '.join(map(repr, extra))}")
-        raise ConnectorError(
-            "the query's parameters do not match params=: " + "; ".join(problems),
-            hint=f"the query's placeholders: {', '.join(':' + w for w in sorted(wanted)) or 'none'}"
-            " (write a literal colon as \\:)",
-        )
-    return [
-        bindparam(name, value, expanding=isinstance(value, (list, tuple, set, frozenset)))
-        if not isinstance(value, (set, frozenset))
-        else bindparam(name, sorted(value), expanding=True)
-        for name, value in params.items()
-    ]
-
-
-def _described(connection: Connection, read: ReadPlan, table: Any = None) -> ReadPlan:
-    """``read`` with its result schema: described by the server, or from the reflected table."""
-    dialect = connection.dialect.name
-    if dialect in _CONNECTORX_DIALECTS:
-        result = execute(connection, read, limit=0)
-        description = result.cursor.description or []
-        result.close()
-        schema, lossless = {}, True
-        for column in description:
-            name = column[0]
-            if name in schema:
-                raise ConnectorError(
-                    f"the result has two columns named '{name}'",
-                    hint="give one of them another name (... AS other_name)",
-                )
-            schema[name], fits = described_dtype(column, dialect)
-            lossless = lossless and fits
-        if table is not None:  # what the server does not describe, the catalog may say
-            for column in read.base.selected_columns:
-                if schema.get(column.name) is None:
-                    schema[column.name] = polars_dtype(column.type)
-        return replace(read, schema=schema, connectorx=lossless and not read.bound)
-    if table is not None:
-        return replace(
-            read, schema={c.name: polars_dtype(c.type) for c in read.base.selected_columns}
-        )
-    return read
-
-
-def statement(
-    read: ReadPlan,
-    dialect: Any,
-    *,
-    where: Any = None,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
-    """The SQL to run: a literal SQL string, or a bound SQLAlchemy statement."""
-    from sqlalchemy import literal_column, select, text
-
-    stmt = read.base
-    if read.table:
-        if where is not None:
-            stmt = stmt.where(where)
-    elif where is not None or limit is not None or offset:
-        stmt = select(literal_column("*")).select_from(stmt.columns().subquery("q"))
-        if where is not None:
-            stmt = stmt.where(where)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    if offset:
-        order = read.order if read.table else (text("(SELECT NULL)"),)
-        stmt = stmt.offset(offset).order_by(*order)
-    if read.bound:
-        return stmt
-    if not read.table and stmt is read.base:
-        return read.raw
-    # A dialect with named parameters: psycopg's would double every % in the SQL.
-    literal_dialect = type(dialect)(paramstyle="named")
-    sql = str(stmt.compile(dialect=literal_dialect, compile_kwargs={"literal_binds": True}))
-    return sql if read.raw is None else sql.replace(_PLACEHOLDER, read.raw)
-
-
-def execute(connection: Connection, read: ReadPlan, **shape: Any) -> Any:
-    sql = statement(read, connection.dialect, **shape)
-    if isinstance(sql, str):
-        return connection.exec_driver_sql(sql)
-    return connection.execute(sql)
 
 
 def frames(
@@ -232,7 +88,7 @@ def _use_connectorx(engine: Engine, read: ReadPlan, reader: Reader) -> bool:
         return False
     dialect = engine.dialect.name
     why = None
-    if dialect not in _CONNECTORX_DIALECTS:
+    if dialect not in DESCRIBED:
         why = f"connectorx does not read {dialect} here"
     elif read.bound:
         why = "connectorx cannot bind parameters"
@@ -249,7 +105,7 @@ def _use_connectorx(engine: Engine, read: ReadPlan, reader: Reader) -> bool:
 
 def connectorx_url(url: Any) -> str:
     """The URL connectorx connects with (it holds the password: keep it only in memory)."""
-    scheme = _CONNECTORX_DIALECTS[url.get_backend_name()]
+    scheme = DESCRIBED[url.get_backend_name()]
     return str(url.set(drivername=scheme).render_as_string(hide_password=False))
 
 
@@ -303,20 +159,27 @@ def _driver(
                     f"a value of the result cannot be read from COPY: {exc}",
                     hint="read it with reader='cursor'",
                 ) from None
-    yield from _cursor(engine, stmt, read.schema, chunk_size)
+    # A statement the server could not describe (SHOW, EXPLAIN) cannot open a cursor either.
+    stream = bool(read.schema) or read.guessed
+    yield from _cursor(engine, stmt, read.schema, chunk_size, guessed=read.guessed, stream=stream)
 
 
 def _cursor(
-    engine: Engine, stmt: Any, schema: Mapping[str, Any], chunk_size: int | None
+    engine: Engine,
+    stmt: Any,
+    schema: Mapping[str, Any],
+    chunk_size: int | None,
+    *,
+    guessed: bool = False,
+    stream: bool = True,
 ) -> Iterator[pl.DataFrame]:
-    """Rows from a server-side cursor, ``chunk_size`` at a time."""
+    """Rows from a server-side cursor (``stream``), ``chunk_size`` at a time."""
     size = chunk_size or _DEFAULT_CHUNK
     with engine.connect() as connection:
-        streaming = connection.execution_options(stream_results=True, max_row_buffer=size)
-        if isinstance(stmt, str):
-            result = streaming.exec_driver_sql(stmt)
-        else:
-            result = streaming.execute(stmt)
+        streaming = connection.execution_options(
+            stream_results=stream, max_row_buffer=size, **{JSON_AS_TEXT: True}
+        )
+        result = run(streaming, stmt)
         names = list(result.keys())
         empty = True
         while True:
@@ -324,7 +187,7 @@ def _cursor(
             if not rows and not empty:
                 break
             empty = False
-            yield conform(rows_frame(names, rows, schema), schema)
+            yield conform(rows_frame(names, rows, schema), schema, strict=not guessed)
             if len(rows) < size:
                 break
         result.close()
@@ -370,10 +233,19 @@ def _plain(values: Sequence[Any]) -> Sequence[Any]:
     return values
 
 
-def conform(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
-    """``frame`` with every column cast to its described dtype (where one is known)."""
+def conform(frame: pl.DataFrame, schema: Mapping[str, Any], *, strict: bool = True) -> pl.DataFrame:
+    """``frame`` with every column cast to its described dtype (where one is known); a
+    guessed dtype (``strict=False``) that does not fit leaves its column as it is."""
     import polars as pl
 
+    if not strict:
+        for name, dtype in schema.items():
+            if name in frame.columns:
+                try:
+                    frame = conform(frame, {name: dtype})
+                except pl.exceptions.PolarsError:
+                    continue
+        return frame
     casts = []
     for name, dtype in schema.items():
         if dtype is None or name not in frame.columns or frame.schema[name] == dtype:
@@ -396,7 +268,7 @@ def _partitions(engine: Engine, read: ReadPlan, key: str, count: int) -> list[An
 
     if count < 1:
         raise ConnectorError(f"partitions must be at least 1, not {count}")
-    if read.schema and key not in read.schema:
+    if read.schema and not read.guessed and key not in read.schema:
         raise ConnectorError(
             f"partition_on='{key}' is not a column of the result; its columns: "
             f"{', '.join(read.schema)}"
@@ -405,16 +277,11 @@ def _partitions(engine: Engine, read: ReadPlan, key: str, count: int) -> list[An
     bounds = select(func.min(target), func.max(target))
     if not read.table:
         bounds = bounds.select_from(read.base.columns().subquery("q"))
-    sql = (
-        statement(replace(read, base=bounds, table=True), engine.dialect)
-        if not read.bound
-        else bounds
-    )
+    if not read.bound:
+        bounds = statement(replace(read, base=bounds, table=True), engine.dialect)
     with engine.connect() as connection:
-        result = (
-            connection.exec_driver_sql(sql) if isinstance(sql, str) else connection.execute(sql)
-        )
-        low, high = result.one()
+        low, high = run(connection, bounds).one()
+    low, high = (_as_declared(v, read.schema.get(key)) for v in (low, high))
     nulls = target.is_(None)
     if low is None:
         return [nulls]
@@ -437,6 +304,19 @@ def _partitions(engine: Engine, read: ReadPlan, key: str, count: int) -> list[An
         wheres.append(and_(lower, upper))
     wheres[0] = wheres[0] | nulls
     return wheres
+
+
+def _as_declared(value: Any, dtype: Any) -> Any:
+    """A date or timestamp that SQLite returns as text, as the date its column declares."""
+    import datetime as dt
+
+    import polars as pl
+
+    if isinstance(value, str) and dtype == pl.Date:
+        return dt.date.fromisoformat(value[:10])
+    if isinstance(value, str) and isinstance(dtype, pl.Datetime):
+        return dt.datetime.fromisoformat(value)
+    return value
 
 
 def _edges(low: Any, high: Any, count: int) -> list[Any]:

@@ -137,12 +137,13 @@ def explain_missing(
     exc: BaseException, connection: Connection, query: str, schema: str | None
 ) -> ConnectorError | None:
     """For a query that names a missing table or column: a message listing what exists."""
-    sqlstate, code = driver_code(exc)
+    sqlstate, _ = driver_code(exc)
     text = str(getattr(exc, "orig", None) or exc)
-    table = _match(_MISSING_TABLE, text) if sqlstate in {None, "42P01"} else None
-    if table is not None or code == 1146:
-        return missing_table(connection, (table or "?").split(".")[-1], schema)
-    column = _match(_MISSING_COLUMN, text) if sqlstate in {None, "42703"} else None
+    # SQLSTATEs: PostgreSQL 42P01/42703, MySQL 42S02/42S22; SQLite has none.
+    table = _match(_MISSING_TABLE, text) if sqlstate in {None, "42P01", "42S02"} else None
+    if table is not None:
+        return missing_table(connection, table.split(".")[-1], schema)
+    column = _match(_MISSING_COLUMN, text) if sqlstate in {None, "42703", "42S22"} else None
     if column is None:
         return None
     column = column.split(".")[-1]

@@ -143,9 +143,14 @@ def polars_dtype(sql_type: TypeEngine[Any]) -> Any:
         precision = getattr(sql_type, "precision", None)
         return pl.Float32 if single and (precision is None or precision <= 24) else pl.Float64
     if family == "decimal":
-        return _dtype("Decimal", sql_type.precision, sql_type.scale)  # type: ignore[attr-defined]
+        precision = getattr(sql_type, "precision", None)
+        scale = getattr(sql_type, "scale", None)
+        if type(sql_type).__name__ in {"MONEY", "SMALLMONEY"}:
+            precision, scale = (19, 4) if type(sql_type).__name__ == "MONEY" else (10, 4)
+        return _dtype("Decimal", precision, scale)
     if family == "datetime":
-        return pl.Datetime("us", "UTC" if getattr(sql_type, "timezone", False) else None)
+        aware = getattr(sql_type, "timezone", False) or type(sql_type).__name__ == "DATETIMEOFFSET"
+        return pl.Datetime("us", "UTC" if aware else None)
     simple = {
         "date": pl.Date,
         "time": pl.Time,
@@ -161,10 +166,17 @@ def sql_family(sql_type: TypeEngine[Any]) -> str:
     """A reflected type's family: integer, float, decimal, boolean, string, date, ..."""
     from sqlalchemy import types as t
 
+    name = type(sql_type).__name__
     if isinstance(sql_type, t.Boolean) or (
-        type(sql_type).__name__ == "TINYINT" and getattr(sql_type, "display_width", None) == 1
+        name == "TINYINT" and getattr(sql_type, "display_width", None) == 1
     ):
         return "boolean"
+    if name == "NUMBER":  # Oracle: an integer only when it has a precision and no scale
+        precision, scale = getattr(sql_type, "precision", None), getattr(sql_type, "scale", None)
+        return "integer" if precision is not None and not scale else "decimal"
+    named = {"MONEY": "decimal", "SMALLMONEY": "decimal", "YEAR": "integer", "INTERVAL": "duration"}
+    if name in named:
+        return named[name]
     checks: list[tuple[Any, str]] = [
         (t.Integer, "integer"),
         (t.Float, "float"),
@@ -269,9 +281,12 @@ def column_type(
             return t.Integer()
         return t.BigInteger()
     if family == "float":
+        single = dtype == pl.Float32
         if dialect == "oracle":
-            return oracle.BINARY_FLOAT() if dtype == pl.Float32 else oracle.BINARY_DOUBLE()
-        return t.REAL() if dtype == pl.Float32 else t.Double()
+            return oracle.BINARY_FLOAT() if single else oracle.BINARY_DOUBLE()
+        if dialect in {"mysql", "mariadb"}:  # MySQL's REAL is a double
+            return mysql.FLOAT() if single else mysql.DOUBLE()
+        return t.REAL() if single else t.Double()
     if family == "decimal":
         assert isinstance(dtype, pl.Decimal)
         return t.Numeric(dtype.precision or 38, dtype.scale)
@@ -280,7 +295,8 @@ def column_type(
     if family in {"string", "null"}:
         return _string_type(dialect, key=key, max_chars=max_chars)
     if family == "date":
-        return t.Date()
+        # SQL Server's generic date depends on the server version; DATE exists since 2008.
+        return mssql.DATE() if dialect == "mssql" else t.Date()
     if family == "datetime":
         aware = getattr(dtype, "time_zone", None) is not None
         if dialect in {"mysql", "mariadb"}:
@@ -291,6 +307,8 @@ def column_type(
             return t.DateTime()
         return t.TIMESTAMP(timezone=aware)
     if family == "time" and dialect != "oracle":
+        if dialect == "mssql":
+            return mssql.TIME(precision=6)
         return mysql.TIME(fsp=6) if dialect in {"mysql", "mariadb"} else t.Time()
     if family == "binary":
         if dialect in {"mysql", "mariadb"}:
@@ -325,9 +343,9 @@ def _string_type(dialect: str, *, key: bool, max_chars: int | None) -> TypeEngin
             mssql.NVARCHAR(_bounded(max(255, longest), 450, dialect)) if key else mssql.NVARCHAR()
         )
     if dialect == "oracle":
-        if key or longest <= 2000:
+        if key:
             return oracle.NVARCHAR2(_bounded(max(255, longest), 2000, dialect))
-        return oracle.NCLOB()
+        return oracle.NVARCHAR2(2000) if longest <= 2000 else oracle.NCLOB()
     return t.Text()
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pipeline_lab.connectors._sql_engine import literal_dialect
+
 if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.engine import Dialect
@@ -54,7 +56,7 @@ def merge_statement(table: Table, keys: Sequence[str], dialect: Dialect) -> Any:
     """
     from sqlalchemy import bindparam, text
 
-    quote = dialect.identifier_preparer
+    quote = literal_dialect(dialect).identifier_preparer
 
     def q(identifier: str) -> str:
         return quote.quote(identifier).replace(":", r"\:")  # a colon would start a parameter

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.connectors._sql_copy import copies, copy_in
+from pipeline_lab.connectors._sql_engine import literal_dialect, run_sql
 from pipeline_lab.connectors._sql_schema import (
     check_columns,
     closest,
@@ -193,8 +194,8 @@ def _write_existing(
         return
     if mode == "replace":
         if connection.dialect.name == "postgresql":
-            preparer = connection.dialect.identifier_preparer
-            connection.exec_driver_sql(f"TRUNCATE {preparer.format_table(table)}")
+            preparer = literal_dialect(connection.dialect).identifier_preparer
+            run_sql(connection, f"TRUNCATE {preparer.format_table(table)}")
         else:
             connection.execute(table.delete())
     _insert(connection, table, frame, chunk)
@@ -259,19 +260,19 @@ def _swap(
 ) -> None:
     from sqlalchemy import MetaData, Table
 
-    preparer = connection.dialect.identifier_preparer
+    preparer = literal_dialect(connection.dialect).identifier_preparer
     new, old = (preparer.format_table(Table(n, MetaData(), schema=schema)) for n in (staging, name))
     if connection.dialect.name in {"mysql", "mariadb"}:
         if replace:
             retired = preparer.format_table(Table(f"{staging}_old", MetaData(), schema=schema))
-            connection.exec_driver_sql(f"RENAME TABLE {old} TO {retired}, {new} TO {old}")
-            connection.exec_driver_sql(f"DROP TABLE {retired}")
+            run_sql(connection, f"RENAME TABLE {old} TO {retired}, {new} TO {old}")
+            run_sql(connection, f"DROP TABLE {retired}")
         else:
-            connection.exec_driver_sql(f"RENAME TABLE {new} TO {old}")
+            run_sql(connection, f"RENAME TABLE {new} TO {old}")
         return
     if replace:  # Oracle: no atomic swap; the new rows are complete before the old go
-        connection.exec_driver_sql(f"DROP TABLE {old} PURGE")
-    connection.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {preparer.quote(name)}")
+        run_sql(connection, f"DROP TABLE {old} PURGE")
+    run_sql(connection, f"ALTER TABLE {new} RENAME TO {preparer.quote(name)}")
 
 
 def _require_unique(connection: Connection, table: Table, keys: list[str]) -> None:
@@ -291,7 +292,7 @@ def _require_unique(connection: Connection, table: Table, keys: list[str]) -> No
         return
     have = [f"primary key ({', '.join(pk)})"] if pk else []
     have += [f"unique ({', '.join(str(c) for c in cols)})" for cols in unique]
-    preparer = connection.dialect.identifier_preparer
+    preparer = literal_dialect(connection.dialect).identifier_preparer
     raise ConnectorError(
         f"an upsert on key ({', '.join(keys)}) needs a primary key or unique constraint on "
         f"exactly those columns; table '{table.name}' has {', '.join(have) or 'none'}",
@@ -322,13 +323,16 @@ def _upsert(
         return
     if copies(connection.dialect):
         # COPY into a temporary copy of the table, then one INSERT ... ON CONFLICT from it.
-        preparer = connection.dialect.identifier_preparer
+        preparer = literal_dialect(connection.dialect).identifier_preparer
         stage = f"pl_stage_{uuid.uuid4().hex[:12]}"
-        connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {preparer.quote(stage)} "
-            f"(LIKE {preparer.format_table(table)} INCLUDING DEFAULTS) ON COMMIT DROP"
+        # The frame's columns only, with the table's types and no constraints or defaults.
+        columns = ", ".join(preparer.quote(c) for c in frame.columns)
+        run_sql(
+            connection,
+            f"CREATE TEMPORARY TABLE {preparer.quote(stage)} ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {preparer.format_table(table)} WITH NO DATA",
         )
-        staged = Table(stage, MetaData(), *[Column(c.name, c.type) for c in table.columns])
+        staged = Table(stage, MetaData(), *[Column(c, table.c[c].type) for c in frame.columns])
         copy_in(connection, staged, frame, chunk)
         target = Table(
             table.name,

@@ -36,7 +36,8 @@ from pipeline_lab.connectors._sql_engine import (
     sqlalchemy_url,
 )
 from pipeline_lab.connectors._sql_errors import is_transient, translate
-from pipeline_lab.connectors._sql_read import READ_OPTIONS, connectorx_url, frames, plan
+from pipeline_lab.connectors._sql_plan import plan
+from pipeline_lab.connectors._sql_read import READ_OPTIONS, connectorx_url, frames
 from pipeline_lab.connectors._sql_schema import explain_missing, split_table, tables_in_query
 from pipeline_lab.connectors._sql_write import WRITE_OPTIONS, write_frame
 from pipeline_lab.errors import ConnectorError, PipelineLabError
@@ -233,7 +234,7 @@ class SqlConnector(Connector):
             yield
         except PipelineLabError as exc:
             if exc.dataset is None:
-                exc.dataset = where
+                exc.dataset = self.describe()
             raise
         except (Exception, _panic()) as exc:
             if query is not None:

@@ -130,9 +130,7 @@ def mysql_url() -> Iterator[str]:
     except pymysql.err.OperationalError as exc:
         _server_down("MariaDB on 127.0.0.1:3306", exc)
     with admin, admin.cursor() as cursor:
-        cursor.execute(
-            f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     url = f"mysql+pymysql://root@127.0.0.1:3306/{name}"
     yield url
     dispose_engines(url)

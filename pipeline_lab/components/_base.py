@@ -106,11 +106,16 @@ class Component(ABC, Generic[P]):
 
     @classmethod
     def usage(cls) -> str:
-        fields = []
+        """The parameters, required first: ``filter parameters: input: str; condition: str``."""
+        required: list[str] = []
+        optional: list[str] = []
         for key, info in cls.Params.model_fields.items():
-            kind = getattr(info.annotation, "__name__", None) or str(info.annotation)
-            fields.append(f"{key}: {kind}" + ("" if info.is_required() else " (optional)"))
-        return f"{cls.name} parameters: " + "; ".join(fields)
+            text = _type_text(info.annotation)
+            (required if info.is_required() else optional).append(f"{key}: {text}")
+        shown = required + [f"[{o}]" for o in optional[: max(0, 8 - len(required))]]
+        more = len(required) + len(optional) - len(shown)
+        tail = f"; ... {more} more (see %pipeline components)" if more > 0 else ""
+        return f"{cls.name} parameters: " + "; ".join(shown) + tail
 
     def input_names(self) -> tuple[str, ...]:
         """The nodes this component reads, from its node-input parameters, in order."""
@@ -183,5 +188,36 @@ def _describe(exc: ValidationError, component: Component) -> str:
             known = ", ".join(type(component).Params.model_fields)
             problems.append(f"unknown parameter '{where}' (known: {known})")
         else:
-            problems.append(f"parameter '{where}': {error['msg']} (got {error.get('input')!r})")
+            problems.append(
+                f"parameter '{where}': {error['msg']} ({_shown(where, error.get('input'))})"
+            )
     return f"component '{component.name}': " + "; ".join(problems)
+
+
+def _shown(where: str, value: Any) -> str:
+    """What a refused value may show: nothing of a credential, little of a long text."""
+    from pipeline_lab.connectors._manager import looks_secret
+
+    if any(looks_secret(part) for part in where.split(".")):
+        return "value not shown: it may be a secret"
+    text = repr(value)
+    return f"got {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def _type_text(kind: Any) -> str:
+    """A parameter type as a user reads it: ``list[str] | None``, ``'inner' | 'left'``."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is typing.Annotated:
+        return _type_text(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_text(a) for a in args)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', origin)}[{', '.join(_type_text(a) for a in args)}]"
+    if kind is type(None):
+        return "None"
+    return getattr(kind, "__name__", str(kind))

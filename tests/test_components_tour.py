@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date
@@ -272,24 +269,9 @@ def test_explain_shows_the_aggregate_chain_as_one_plan(
 
 
 # -- same results in a real kernel and from the CLI --------------------------------------------
-def test_same_results_in_a_real_kernel_and_from_the_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_same_results_in_a_real_kernel_and_from_the_cli(kernel_and_cli) -> None:
     """Top to bottom in a Jupyter kernel (papermill) and headless (CLI): same Parquet."""
-    import papermill
-
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    kernel_out, cli_out = tmp_path / "kernel.parquet", tmp_path / "cli.parquet"
-    executed = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(executed),
-        parameters={"output_path": str(kernel_out)},
-        cwd=str(EXAMPLES),
-        kernel_name="python3",
-        progress_bar=False,
-    )
-    cells = json.loads(executed.read_text())["cells"]
+    cells, kernel_out, cli_out = kernel_and_cli(NOTEBOOK)
     outputs = [o for c in cells for o in c.get("outputs", [])]
     assert "error" not in {o.get("output_type") for o in outputs}
 
@@ -303,21 +285,6 @@ def test_same_results_in_a_real_kernel_and_from_the_cli(
     assert "group_by(['region', 'month']" in shown("%pipeline code revenue")
     assert shown("%pipeline explain revenue").count("FILTER") == 1
 
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "pipeline-lab"),
-            "run",
-            str(NOTEBOOK),
-            "-p",
-            f"output_path={cli_out}",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["status"] == "succeeded"
     kernel_frame, cli_frame = pl.read_parquet(kernel_out), pl.read_parquet(cli_out)
     assert kernel_frame.height == 36
     assert kernel_frame.equals(cli_frame)

@@ -209,45 +209,15 @@ def test_generated_data_has_the_documented_shape() -> None:
     assert {o["customer_id"] for o in orders} <= {c["customer_id"] for c in customers}
 
 
-def test_same_results_in_a_real_kernel_and_from_the_cli(tmp_path, monkeypatch) -> None:
+def test_same_results_in_a_real_kernel_and_from_the_cli(kernel_and_cli) -> None:
     """Top to bottom in a Jupyter kernel (papermill) and headless (CLI): same Parquet."""
     import json
-    import os
 
-    import papermill
-
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    kernel_out, cli_out = tmp_path / "kernel.parquet", tmp_path / "cli.parquet"
-    executed = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(executed),
-        parameters={"output_path": str(kernel_out)},
-        cwd=str(EXAMPLES),
-        kernel_name="python3",
-        progress_bar=False,
-    )
-    cells = json.loads(executed.read_text())["cells"]
+    cells, kernel_out, cli_out = kernel_and_cli(NOTEBOOK)
     text = json.dumps([c.get("outputs", []) for c in cells], ensure_ascii=False)
     assert "✓ revenue_by_region_month" in text and "error" not in {
         o.get("output_type") for c in cells for o in c.get("outputs", [])
     }
-
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "pipeline-lab"),
-            "run",
-            str(NOTEBOOK),
-            "-p",
-            f"output_path={cli_out}",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["status"] == "succeeded"
     kernel_frame, cli_frame = pl.read_parquet(kernel_out), pl.read_parquet(cli_out)
     assert kernel_frame.height == 60
     assert kernel_frame.equals(cli_frame)

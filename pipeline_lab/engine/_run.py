@@ -65,9 +65,8 @@ def run_pipeline(
     pipeline.check(known=globals_.keys() if globals_ is not None else None)
     # Components that setup cells register are checked again once those cells have run
     # (still unknown then, the run fails like a failing setup cell).
-    late = globals_ is None and any(
-        node.component in pipeline.setup_transforms() for node in pipeline.nodes.values()
-    )
+    registered_by_setup = pipeline.setup_transforms() if globals_ is None else set()
+    late = any(node.component in registered_by_setup for node in pipeline.nodes.values())
     run_executor = EXECUTORS.get(executor)
     overrides = dict(check_param_names(pipeline, params or {}))
     values = dict(values or {})

@@ -124,7 +124,7 @@ class InteractiveSession:
 
     def _kernel_hint(self, issue: Issue) -> Issue:
         """A name the saved notebook defines as a node just has not run yet: say so."""
-        missing = issue.message.split("'")[1] if issue.code == "missing-input" else None
+        missing = issue.subject if issue.code == "missing-input" else None
         notebook = kernel_notebook()
         if missing is None or notebook is None or not notebook.is_file():
             return issue

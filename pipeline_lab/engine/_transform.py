@@ -48,16 +48,12 @@ class TransformationEngine:
         self.memory_fraction = memory_fraction or settings().streaming_fraction
         selected = list(selected)
         chosen = set(selected)
-        dependents: dict[str, list[str]] = {n: [] for n in pipeline.nodes}
-        for name in pipeline.nodes:
-            for dep in pipeline.dependencies(name):
-                dependents[dep].append(name)
         self.collected: set[str] = set()
         for name in selected:
             node = pipeline.nodes[name]
             if node.component is None:
                 continue
-            readers = dependents[name]
+            readers = pipeline.dependents(name)
             if (
                 materialize
                 or node.checks

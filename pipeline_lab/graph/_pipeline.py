@@ -109,6 +109,7 @@ class Pipeline:
         self.duplicates: list[str] = []
         self.notices: list[str] = []
         self._deps: dict[str, tuple[str, ...]] | None = None
+        self._dependents: dict[str, tuple[str, ...]] | None = None
 
     @property
     def nodes(self) -> dict[str, Node]:
@@ -117,10 +118,10 @@ class Pipeline:
     @nodes.setter
     def nodes(self, nodes: dict[str, Node]) -> None:
         self._nodes = _Nodes(nodes, self._forget_edges)
-        self._deps = None
+        self._forget_edges()
 
     def _forget_edges(self) -> None:
-        self._deps = None
+        self._deps = self._dependents = None
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, nodes={list(self.nodes)})"
@@ -129,7 +130,6 @@ class Pipeline:
     def add(self, node: Node) -> Node:
         """Add ``node``, replacing a node of the same name (re-running a cell is idempotent)."""
         self._nodes[node.name] = node
-        self._deps = None
         return node
 
     def node(self, func: Any = None, **options: Any) -> Any:
@@ -142,9 +142,7 @@ class Pipeline:
         return register(func) if func is not None else register
 
     def remove(self, name: str) -> Node:
-        node = self._nodes.pop(self._require(name))
-        self._deps = None
-        return node
+        return self._nodes.pop(self._require(name))
 
     def copy(self) -> Pipeline:
         """A shallow copy: same (immutable) nodes and cells, independent node list."""
@@ -224,41 +222,28 @@ class Pipeline:
         wanted = node.candidate_inputs() | analysis.param_attributes | node.sql_parameters()
         return tuple(p for p in self.params if p in wanted and p not in self.nodes)
 
+    def dependents(self, name: str) -> tuple[str, ...]:
+        """The nodes that read ``name``, in the pipeline's node order."""
+        if self._dependents is None:
+            children: dict[str, list[str]] = {n: [] for n in self._nodes}
+            for n in self._nodes:
+                for dep in self.dependencies(n):
+                    children[dep].append(n)
+            self._dependents = {n: tuple(c) for n, c in children.items()}
+        return self._dependents[name]
+
     def upstream(self, name: str) -> set[str]:
         """Every node ``name`` depends on, directly or not."""
-        seen: set[str] = set()
-        stack = list(self.dependencies(self._require(name)))
-        while stack:
-            dep = stack.pop()
-            if dep not in seen:
-                seen.add(dep)
-                stack.extend(self.dependencies(dep))
-        return seen
+        return _reach(self._require(name), self.dependencies)
 
     def downstream(self, name: str) -> set[str]:
         """Every node that depends on ``name``, directly or not."""
-        self._require(name)
-        children: dict[str, list[str]] = {n: [] for n in self.nodes}
-        for n in self.nodes:
-            for dep in self.dependencies(n):
-                children[dep].append(n)
-        seen: set[str] = set()
-        stack = list(children[name])
-        while stack:
-            child = stack.pop()
-            if child not in seen:
-                seen.add(child)
-                stack.extend(children[child])
-        return seen
+        return _reach(self._require(name), self.dependents)
 
     def order(self) -> list[str]:
         """Topological order; among ready nodes, the one added first goes first."""
         position = {n: i for i, n in enumerate(self._nodes)}
         waiting = {n: len(self.dependencies(n)) for n in self._nodes}
-        children: dict[str, list[str]] = {n: [] for n in self._nodes}
-        for n in self._nodes:
-            for dep in self.dependencies(n):
-                children[dep].append(n)
         ready = [position[n] for n, count in waiting.items() if count == 0]
         heapq.heapify(ready)
         names = list(self._nodes)
@@ -266,7 +251,7 @@ class Pipeline:
         while ready:
             name = names[heapq.heappop(ready)]
             done.append(name)
-            for child in children[name]:
+            for child in self.dependents(name):
                 waiting[child] -= 1
                 if waiting[child] == 0:
                     heapq.heappush(ready, position[child])
@@ -399,3 +384,15 @@ class Pipeline:
             hooks=hooks,
             **options,
         )
+
+
+def _reach(start: str, edges: Callable[[str], tuple[str, ...]]) -> set[str]:
+    """Every node reachable from ``start`` along ``edges`` (``start`` itself excluded)."""
+    seen: set[str] = set()
+    stack = list(edges(start))
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(edges(name))
+    return seen

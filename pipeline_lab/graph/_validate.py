@@ -23,6 +23,8 @@ class Issue:
     node: str | None = None
     hint: str | None = None
     severity: Literal["error", "warning"] = "error"
+    subject: str | None = None
+    """The name the issue is about (the missing input, the unknown parameter), if any."""
 
     def __str__(self) -> str:
         where = f"node '{self.node}': " if self.node else ""
@@ -129,6 +131,7 @@ def _node_issues(
                 f"input '{missing}' is not a node or parameter",
                 name,
                 did_you_mean(missing, defined) or "define that node first",
+                subject=missing,
             )
         )
     if node.code is not None and node.inputs is None and check_free_names:
@@ -140,6 +143,7 @@ def _node_issues(
                     name,
                     did_you_mean(missing, (defined | outside) - BUILTIN_NAMES - {name})
                     or f"add a node or setup cell that defines '{missing}'",
+                    subject=missing,
                 )
             )
     for reference in sorted(node.sql_parameters() - pipeline.params.keys()):

@@ -1,24 +1,57 @@
-"""One registry shape for everything pluggable: components, connectors, executors, alert sinks."""
+"""One registry shape for everything pluggable: components, connectors, executors, alert sinks.
+
+A registry answers the same whatever was imported before: its built-ins (a module that
+registers them when imported) and the plug-ins of its entry-point group are loaded once, on
+first use, under a lock, so many threads may ask at once (the threads executor does).
+"""
 
 from __future__ import annotations
 
-import difflib
+import importlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar, overload
 
 from pipeline_lab.errors import PipelineLabError
+from pipeline_lab.suggest import did_you_mean
 
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Named items of one kind: built-ins first, then the ``entry_point_group`` plug-ins."""
+    """Named items of one kind: built-ins first, then the ``entry_point_group`` plug-ins.
 
-    def __init__(self, kind: str, entry_point_group: str | None = None) -> None:
+    Parameters
+    ----------
+    kind
+        What the items are, for messages (``unknown connector 'x'``).
+    entry_point_group
+        The entry-point group other packages declare their items in.
+    builtins
+        Modules that register the built-in items when imported (``pipeline_lab.components.library``).
+
+    Examples
+    --------
+    >>> EXECUTORS: Registry[ExecutorFactory] = Registry(
+    ...     "executor", entry_point_group="pipeline_lab.executors",
+    ...     builtins=("pipeline_lab.engine._executors",))
+    >>> EXECUTORS.get("threads")
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        entry_point_group: str | None = None,
+        *,
+        builtins: tuple[str, ...] = (),
+    ) -> None:
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self.builtins = builtins
         self._items: dict[str, T] = {}
-        self._entry_points_loaded = entry_point_group is None
+        self._lock = threading.Lock()
+        self._ready = False
+        self._loading: threading.Thread | None = None
 
     @overload
     def register(self, name: str) -> Callable[[T], T]: ...
@@ -27,7 +60,7 @@ class Registry(Generic[T]):
     def register(self, name: str, item: T) -> T: ...
 
     def register(self, name: str, item: T | None = None) -> Callable[[T], T] | T:
-        """Register ``item`` under ``name``; without ``item``, return a decorator."""
+        """Register ``item`` under ``name`` (replacing any); without ``item``, a decorator."""
         if item is None:
 
             def decorator(obj: T) -> T:
@@ -35,37 +68,59 @@ class Registry(Generic[T]):
                 return obj
 
             return decorator
+        # No lock: one dict assignment is atomic, and a module that registers at import must
+        # never wait for a thread that is importing modules under the loading lock.
         self._items[name] = item
         return item
 
+    def unregister(self, name: str) -> None:
+        self._items.pop(name, None)
+
     def get(self, name: str) -> T:
-        self._load_entry_points()
+        self._load()
         try:
             return self._items[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self._items, n=3)
-            hint = f"did you mean {', '.join(map(repr, close))}?" if close else None
             known = ", ".join(sorted(self._items)) or "none"
             raise PipelineLabError(
-                f"unknown {self.kind} {name!r}; known: {known}", hint=hint
+                f"unknown {self.kind} {name!r}; known: {known}",
+                hint=did_you_mean(name, self._items),
             ) from None
 
     def names(self) -> list[str]:
-        self._load_entry_points()
+        self._load()
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
-        self._load_entry_points()
+        self._load()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
-    def _load_entry_points(self) -> None:
-        if self._entry_points_loaded:
+    def _load(self) -> None:
+        if self._ready:  # set only once everything is registered: no lock on the hot path
             return
-        self._entry_points_loaded = True
-        self.load_entry_points(self.entry_point_group or "")
+        if self._loading is threading.current_thread():
+            return  # a built-in module asks while it registers itself
+        with self._lock:
+            if self._ready:
+                return
+            self._loading = threading.current_thread()
+            try:
+                for module in self.builtins:
+                    importlib.import_module(module)
+                if self.entry_point_group:
+                    self.load_entry_points(self.entry_point_group)
+                self._ready = True
+            finally:
+                self._loading = None
+
+    def reload(self) -> None:
+        """Load the entry points again (a package was installed since the first use)."""
+        with self._lock:
+            self._ready = False
+        self._load()
 
     def load_entry_points(self, group: str) -> None:
         """Add the plug-ins other packages declare under ``group``; built-ins keep their names."""

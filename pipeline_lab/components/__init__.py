@@ -19,7 +19,6 @@ from pipeline_lab.components._expressions import (
     parameter_references,
     require_columns,
     sql_expr,
-    sql_parameters,
 )
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.registry import Registry
@@ -30,9 +29,10 @@ if TYPE_CHECKING:
 C = TypeVar("C", bound=type[Component])
 
 COMPONENTS: Registry[type[Component]] = Registry(
-    "component", entry_point_group="pipeline_lab.components"
+    "component",
+    entry_point_group="pipeline_lab.components",
+    builtins=("pipeline_lab.components.library",),
 )
-_BUILTINS_LOADED = False
 
 
 def component(cls: C) -> C:
@@ -41,20 +41,11 @@ def component(cls: C) -> C:
     return cls
 
 
-def _load_builtins() -> None:
-    global _BUILTINS_LOADED
-    if not _BUILTINS_LOADED:
-        _BUILTINS_LOADED = True
-        from pipeline_lab.components import library  # noqa: F401  (registers the built-ins)
-
-
 def get_component(kind: str) -> type[Component]:
-    _load_builtins()
     return COMPONENTS.get(kind)
 
 
 def component_names() -> list[str]:
-    _load_builtins()
     return COMPONENTS.names()
 
 
@@ -67,7 +58,7 @@ def instantiate(node: Node) -> Component:
 def component_issues(node: Node) -> list[Issue]:
     """Problems with a component node: unknown component, bad parameters."""
     from pipeline_lab.graph import Issue
-    from pipeline_lab.graph._validate import did_you_mean
+    from pipeline_lab.suggest import did_you_mean
 
     names = component_names()
     if node.component not in names:
@@ -126,5 +117,4 @@ __all__ = [
     "require_columns",
     "schema_suggestion",
     "sql_expr",
-    "sql_parameters",
 ]

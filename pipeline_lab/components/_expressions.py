@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextvars
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.components._base import ComponentError
-from pipeline_lab.graph._validate import did_you_mean
+from pipeline_lab.context import current_run
+from pipeline_lab.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import polars as pl
@@ -17,19 +16,6 @@ if TYPE_CHECKING:
 
 _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
-_parameters: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
-    "pipeline_lab_sql_parameters", default=None
-)
-
-
-@contextmanager
-def sql_parameters(values: Mapping[str, Any]) -> Iterator[None]:
-    """Let ``:name`` in component SQL stand for pipeline parameter ``name`` in this block."""
-    token = _parameters.set(values)
-    try:
-        yield
-    finally:
-        _parameters.reset(token)
 
 
 def parameter_references(text: str) -> list[str]:
@@ -46,7 +32,7 @@ def bind_parameters(text: str, *, param: str, component: str, node: str | None =
     """
     if ":" not in text:
         return text
-    values = _parameters.get() or {}
+    values = current_run().params  # the runner sets the run's parameter values
     parts = _QUOTED.split(text)
     for i in range(0, len(parts), 2):
 
@@ -97,7 +83,7 @@ def sql_literal(value: Any, *, name: str, component: str, node: str | None = Non
 def sql_expr(text: str, *, param: str, component: str, node: str | None = None) -> pl.Expr:
     """Parse ``text`` as a SQL expression or raise an error naming the parameter.
 
-    ``:name`` stands for pipeline parameter ``name`` (see :func:`sql_parameters`).
+    ``:name`` stands for pipeline parameter ``name`` (the run context's ``params``).
     """
     import polars as pl
 

@@ -18,7 +18,6 @@ from pipeline_lab.connectors._resolve import (
     config_for,
     connector_class,
     open_connector,
-    using_catalog,
 )
 from pipeline_lab.connectors._secrets import resolve_secret
 
@@ -40,6 +39,5 @@ __all__ = [
     "resolve_secret",
     "safe_url",
     "source_config",
-    "using_catalog",
     "write",
 ]

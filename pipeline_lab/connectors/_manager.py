@@ -295,7 +295,7 @@ class ConnectionManager:
 
 def unknown_source(name: str, names: builtins.list[str]) -> ConnectorError:
     """The error for a source name nobody added, naming the closest ones."""
-    from pipeline_lab.graph._validate import did_you_mean
+    from pipeline_lab.suggest import did_you_mean
 
     listed = f"managed sources: {', '.join(sorted(names))}" if names else "none added yet"
     return ConnectorError(

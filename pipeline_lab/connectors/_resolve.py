@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import contextvars
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline_lab.connectors._base import Connector
 from pipeline_lab.connectors._config import DataSourceConfig
+from pipeline_lab.context import current_run
 from pipeline_lab.errors import ConnectorError
 from pipeline_lab.registry import Registry
 
 CONNECTORS: Registry[type[Connector]] = Registry(
-    "connector", entry_point_group="pipeline_lab.connectors"
+    "connector",
+    entry_point_group="pipeline_lab.connectors",
+    builtins=(
+        "pipeline_lab.connectors.files",
+        "pipeline_lab.connectors.http",
+        "pipeline_lab.connectors.sql",
+    ),
 )
 
 # URL scheme (before any +driver) -> connector kind
@@ -39,23 +44,6 @@ SCHEMES = {
     "memory": "file",
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_loaded = False
-
-
-_active_catalog: contextvars.ContextVar[SourceCatalog | None] = contextvars.ContextVar(
-    "pipeline_lab_source_catalog", default=None
-)
-
-
-@contextmanager
-def using_catalog(catalog: SourceCatalog | None) -> Iterator[None]:
-    """Resolve managed source names through ``catalog`` in this block (the runner sets the
-    store's catalog around each node, so components and code cells can name sources)."""
-    token = _active_catalog.set(catalog)
-    try:
-        yield
-    finally:
-        _active_catalog.reset(token)
 
 
 class SourceCatalog(Protocol):
@@ -66,15 +54,7 @@ class SourceCatalog(Protocol):
     def source_names(self) -> list[str]: ...
 
 
-def _load_builtins() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        from pipeline_lab.connectors import files, http, sql  # noqa: F401 (they register)
-
-
 def connector_class(kind: str) -> type[Connector]:
-    _load_builtins()
     return CONNECTORS.get(kind)
 
 
@@ -95,12 +75,14 @@ def config_for(
         if kind == "http" and options.get("graphql"):
             kind = "graphql"
         return DataSourceConfig(kind=kind, url=source, options=dict(options))
-    catalog = catalog if catalog is not None else _active_catalog.get()
+    # The runner puts the store's catalog in each node's run context, so components and code
+    # cells can name managed sources.
+    catalog = catalog if catalog is not None else current_run().catalog
     if catalog is not None and _NAME.match(source) and not Path(source).exists():
         config = catalog.get_source(source)
         if config is not None:
             return config
-        from pipeline_lab.graph._validate import did_you_mean
+        from pipeline_lab.suggest import did_you_mean
 
         names = catalog.source_names()
         raise ConnectorError(

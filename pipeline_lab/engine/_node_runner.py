@@ -13,7 +13,8 @@ from types import TracebackType
 from typing import Any
 
 from pipeline_lab._backoff import next_delay
-from pipeline_lab.connectors import SourceCatalog, using_catalog
+from pipeline_lab.connectors import SourceCatalog
+from pipeline_lab.context import RunContext, running
 from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine.hooks import HookManager
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run
@@ -25,7 +26,7 @@ from pipeline_lab.errors import (
 )
 from pipeline_lab.frames import shape
 from pipeline_lab.graph import Node, Pipeline
-from pipeline_lab.lineage import DatasetUse, collecting
+from pipeline_lab.lineage import DatasetUse
 
 
 def retryable(exc: BaseException) -> bool:
@@ -153,7 +154,15 @@ class NodeRunner:
     def _call(self, node: Node, inputs: dict[str, Any]) -> tuple[Any, Any, float]:
         """Evaluate the node once: its output, what the cell displays, and its CPU time here."""
         __tracebackhide__ = True
-        with collecting(self._dataset_collector(node.name)), using_catalog(self.catalog):
+        context = RunContext(
+            run_id=self.run.run_id,
+            pipeline=self.pipeline.name,
+            node=node.name,
+            params=self.run.params,
+            catalog=self.catalog,
+            report=self._dataset_collector(node.name),
+        )
+        with running(context):
             return self._evaluate(node, inputs)
 
     def _dataset_collector(self, name: str) -> Callable[[DatasetUse], None]:
@@ -176,10 +185,7 @@ class NodeRunner:
                 params = {p: self.base[p] for p in self.pipeline.parameters_of(node.name)}
                 value = node.func(**params, **inputs)
         elif node.component is not None:
-            from pipeline_lab.components import sql_parameters  # only pipelines with components
-
-            with sql_parameters(self.run.params):  # `:name` in component SQL
-                value = self.transform.run(node, inputs)
+            value = self.transform.run(node, inputs)
         else:
             value, shown = self._exec(node, inputs)
             return value, shown, time.thread_time() - cpu

@@ -8,7 +8,7 @@ from typing import Any
 
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph import Pipeline
-from pipeline_lab.graph._validate import did_you_mean
+from pipeline_lab.suggest import did_you_mean
 
 
 class Params(Mapping[str, Any]):

@@ -19,7 +19,7 @@ from pipeline_lab.engine.hooks import HookManager
 from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph import Cell, Pipeline
-from pipeline_lab.graph._validate import did_you_mean
+from pipeline_lab.suggest import did_you_mean
 
 
 def default_hooks() -> list[Any]:

@@ -141,7 +141,7 @@ def explain(
 
     ``params`` are the pipeline parameters ``:name`` stands for (default: their defaults).
     """
-    from pipeline_lab.components import sql_parameters
+    from pipeline_lab.context import RunContext, running
 
-    with sql_parameters(pipeline.params if params is None else params):
+    with running(RunContext(params=pipeline.params if params is None else params)):
         return build_plan(pipeline, name, values).explain(optimized=optimized)

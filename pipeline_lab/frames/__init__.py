@@ -10,10 +10,11 @@ from __future__ import annotations
 from pipeline_lab.frames._dispatch import (
     columns,
     is_frame,
+    isolated,
     shape,
     to_lazy,
     to_pandas,
     to_polars,
 )
 
-__all__ = ["columns", "is_frame", "shape", "to_lazy", "to_pandas", "to_polars"]
+__all__ = ["columns", "is_frame", "isolated", "shape", "to_lazy", "to_pandas", "to_polars"]

@@ -54,6 +54,11 @@ def _to_lazy(value: object) -> Any:
     return _to_polars(value).lazy()
 
 
+@singledispatch
+def _isolated(value: object) -> Any:
+    return value
+
+
 def shape(value: object) -> tuple[int, int] | None:
     """``(rows, columns)`` of a frame, or ``None`` for a value that is not a frame."""
     _ensure(value)
@@ -87,3 +92,15 @@ def to_pandas(value: object) -> Any:
     """The value as a pandas DataFrame (polars goes through Arrow)."""
     _ensure(value)
     return _to_pandas(value)
+
+
+def isolated(value: object) -> Any:
+    """``value`` as one consumer may have it without affecting the others that read it.
+
+    A pandas frame is copied (shallowly under copy-on-write, pandas 3's default: cheap, and a
+    change in place copies only what it touches); polars frames are cloned (their buffers are
+    shared, their column lists are not); a LazyFrame gets its own plan object, so no two
+    threads ever touch one plan. Other values are handed on as they are.
+    """
+    _ensure(value)
+    return _isolated(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline_lab.frames._dispatch import _columns, _shape, _to_pandas, _to_polars
+from pipeline_lab.frames._dispatch import _columns, _isolated, _shape, _to_pandas, _to_polars
 
 
 @_shape.register
@@ -50,3 +50,18 @@ def _(value: pd.Series) -> object:
     import polars as pl
 
     return pl.from_pandas(value.to_frame())
+
+
+@_isolated.register
+def _(value: pd.DataFrame) -> pd.DataFrame:
+    # Deep before copy-on-write (pandas < 3 without the option): a shallow copy shares data.
+    return value.copy(deep=not _copy_on_write())
+
+
+@_isolated.register
+def _(value: pd.Series) -> pd.Series:
+    return value.copy(deep=not _copy_on_write())
+
+
+def _copy_on_write() -> bool:
+    return int(pd.__version__.split(".")[0]) >= 3 or bool(pd.get_option("mode.copy_on_write"))

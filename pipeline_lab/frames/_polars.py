@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline_lab.frames._dispatch import _columns, _shape, _to_lazy, _to_pandas, _to_polars
+from pipeline_lab.frames._dispatch import (
+    _columns,
+    _isolated,
+    _shape,
+    _to_lazy,
+    _to_pandas,
+    _to_polars,
+)
 
 
 @_shape.register
@@ -65,3 +72,13 @@ def _(value: pl.Series) -> object:
 @_to_lazy.register
 def _(value: pl.LazyFrame) -> pl.LazyFrame:
     return value
+
+
+@_isolated.register
+def _(value: pl.DataFrame) -> pl.DataFrame:
+    return value.clone()
+
+
+@_isolated.register
+def _(value: pl.LazyFrame) -> pl.LazyFrame:
+    return value.clone()

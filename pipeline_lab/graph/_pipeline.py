@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph._analysis import CellAnalysis, analyze_cell
 from pipeline_lab.graph._node import Node
-from pipeline_lab.graph._validate import Issue, did_you_mean, validate
+from pipeline_lab.graph._validate import Issue, validate
+from pipeline_lab.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from pipeline_lab.engine import RunResult

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph._analysis import BUILTIN_NAMES, PARAMS_NAME
+from pipeline_lab.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from pipeline_lab.graph._pipeline import Cell, Pipeline
@@ -30,11 +30,6 @@ class Issue:
         where = f"node '{self.node}': " if self.node else ""
         text = f"{self.severity}: {where}{self.message}"
         return text + (f" (hint: {self.hint})" if self.hint else "")
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
-    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
 
 
 def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Issue]:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from pipeline_lab.lineage._datasets import (
-    DatasetRef,
-    DatasetUse,
-    collecting,
-    report_dataset,
-)
+from pipeline_lab.lineage._datasets import DatasetRef, DatasetUse, report_dataset
 
-__all__ = ["DatasetRef", "DatasetUse", "collecting", "report_dataset"]
+__all__ = ["DatasetRef", "DatasetUse", "report_dataset"]

@@ -1,7 +1,7 @@
 """Which datasets a node reads and writes, reported by connectors to the active run.
 
-Connectors call :func:`report_dataset` on every read and write; the runner installs a
-collector around each node (:func:`collecting`), so lineage works for code cells too.
+Connectors call :func:`report_dataset` on every read and write; the runner sets a collector
+in the run context of each node (``RunContext.report``), so lineage works for code cells too.
 Outside a run, reports go nowhere. Identities follow OpenLineage naming: a ``namespace``
 such as ``postgres://host:5432`` or ``file``, and a ``name`` such as ``db.schema.table`` or
 an absolute path. Secrets never appear in either.
@@ -9,11 +9,10 @@ an absolute path. Secrets never appear in either.
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pipeline_lab.context import current_run
 
 Direction = Literal["input", "output"]
 
@@ -36,23 +35,8 @@ class DatasetUse:
     direction: Direction
 
 
-_collector: contextvars.ContextVar[Callable[[DatasetUse], None] | None] = contextvars.ContextVar(
-    "pipeline_lab_dataset_collector", default=None
-)
-
-
 def report_dataset(dataset: DatasetRef, direction: Direction) -> None:
     """Tell the active run (if any) that the running node read or wrote ``dataset``."""
-    collect = _collector.get()
+    collect = current_run().report
     if collect is not None:
         collect(DatasetUse(dataset, direction))
-
-
-@contextmanager
-def collecting(collect: Callable[[DatasetUse], None]) -> Iterator[None]:
-    """Send the datasets reported inside this block to ``collect``."""
-    token = _collector.set(collect)
-    try:
-        yield
-    finally:
-        _collector.reset(token)

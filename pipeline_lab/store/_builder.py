@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from pipeline_lab.errors import PipelineDefinitionError, StoreError
 from pipeline_lab.graph import Node, Pipeline
-from pipeline_lab.graph._validate import did_you_mean
 from pipeline_lab.store._engine import Repository
 from pipeline_lab.store._json import strict_json
 from pipeline_lab.store._models import (
@@ -24,6 +23,7 @@ from pipeline_lab.store._models import (
     PipelineVersionRecord,
     utcnow,
 )
+from pipeline_lab.suggest import did_you_mean
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pipeline_lab.components import COMPONENTS, component, component_names
 from pipeline_lab.components._base import Component, ComponentError, ComponentParams, NodeInput
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError
 from pipeline_lab.frames import to_lazy, to_pandas, to_polars
-from pipeline_lab.graph._validate import did_you_mean
+from pipeline_lab.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import polars as pl

@@ -126,12 +126,12 @@ class ReadSql(Component[ReadSqlParams]):
     def bound(self) -> dict[str, Any]:
         """The query's parameters: ``params``, then pipeline parameters for the other
         ``:name`` placeholders (bound as values, never pasted into the SQL)."""
-        from pipeline_lab.components._expressions import _parameters
+        from pipeline_lab.context import current_run
 
         given = dict(self.params.params or {})
         if self.params.query is None:
             return given
-        pipeline = _parameters.get() or {}
+        pipeline = current_run().params
         for name in _references(self.params.query):
             if name not in given and name in pipeline:
                 given[name] = pipeline[name]

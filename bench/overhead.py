@@ -62,8 +62,8 @@ def median_seconds(func: Callable[[], object], repeat: int = REPEAT) -> float:
 def main() -> int:
     os.environ.setdefault("PIPELINE_LAB_HOME", tempfile.mkdtemp(prefix="pl-bench-"))
     from pipeline_lab.engine import default_hooks
-    from pipeline_lab.monitoring import MetricsHook
-    from pipeline_lab.store import StoreHook
+    from pipeline_lab.monitoring import MetricsObserver
+    from pipeline_lab.store import StoreObserver
 
     print(
         f"bench/overhead.py: {N} trivial nodes, median of {REPEAT} runs, store {os.environ['PIPELINE_LAB_HOME']}"
@@ -86,7 +86,7 @@ def main() -> int:
             (
                 "(b) threads, metrics + store hooks",
                 lambda pipeline=pipeline: pipeline.run(
-                    executor="threads", hooks=[MetricsHook(), StoreHook()]
+                    executor="threads", hooks=[MetricsObserver(), StoreObserver()]
                 ),
                 500.0,
             ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline_lab.engine import NodeRun, NodeStatus, RunHooks, RunResult
+from pipeline_lab.engine import NodeRun, RunOptions, RunResult
 from pipeline_lab.errors import (
     ComplianceError,
     ConnectorError,
@@ -17,32 +17,63 @@ from pipeline_lab.errors import (
     PipelineDefinitionError,
     PipelineLabError,
     QualityGateError,
+    RunInterrupted,
     ScheduleError,
     StoreError,
     TransientError,
+)
+from pipeline_lab.events import (
+    CheckResult,
+    Gate,
+    NodeFinished,
+    NodeOutcome,
+    NodeRetrying,
+    NodeStarted,
+    NodeStatus,
+    Observer,
+    RunFinished,
+    RunInfo,
+    RunObserver,
+    RunStarted,
+    RunStatus,
+    Verdict,
 )
 from pipeline_lab.graph import Issue, Node, Pipeline, RetryPolicy
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckResult",
     "ComplianceError",
     "ConnectorError",
+    "Gate",
     "Issue",
     "Node",
     "NodeExecutionError",
+    "NodeFinished",
+    "NodeOutcome",
+    "NodeRetrying",
     "NodeRun",
+    "NodeStarted",
     "NodeStatus",
+    "Observer",
     "Pipeline",
     "PipelineDefinitionError",
     "PipelineLabError",
     "QualityGateError",
     "RetryPolicy",
-    "RunHooks",
+    "RunFinished",
+    "RunInfo",
+    "RunInterrupted",
+    "RunObserver",
+    "RunOptions",
     "RunResult",
+    "RunStarted",
+    "RunStatus",
     "ScheduleError",
     "StoreError",
     "TransientError",
+    "Verdict",
     "__version__",
     "load_ipython_extension",
     "read",

@@ -12,6 +12,7 @@ HOME_ENV = "PIPELINE_LAB_HOME"
 DB_URL_ENV = "PIPELINE_LAB_DB_URL"
 STORE_ENV = "PIPELINE_LAB_STORE"
 STREAMING_ENV = "PIPELINE_LAB_STREAMING_FRACTION"
+HEARTBEAT_ENV = "PIPELINE_LAB_HEARTBEAT_S"
 _SWITCH = {
     "on": True,
     "1": True,
@@ -35,6 +36,8 @@ class Settings:
     executor: str = "threads"
     streaming_fraction: float = 0.5
     """Component plans whose in-memory inputs exceed this share of RAM use polars streaming."""
+    heartbeat_s: float = 10.0
+    """How often a run renews its heartbeat; three missed beats make it abandoned."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,8 +60,22 @@ class Settings:
                 f"{STREAMING_ENV} must be a number in (0, 1], got {raw_fraction!r}",
                 hint="e.g. 0.5 streams plans whose inputs exceed half the memory",
             )
+        raw_heartbeat = os.environ.get(HEARTBEAT_ENV, "10")
+        try:
+            heartbeat = float(raw_heartbeat)
+        except ValueError:
+            heartbeat = -1.0
+        if not 0 < heartbeat <= 3600:
+            raise PipelineLabError(
+                f"{HEARTBEAT_ENV} must be a number of seconds in (0, 3600], got {raw_heartbeat!r}",
+                hint=f"unset {HEARTBEAT_ENV} for the default (10 s)",
+            )
         return cls(
-            home=home, db_url=db_url, store_enabled=store_enabled, streaming_fraction=fraction
+            home=home,
+            db_url=db_url,
+            store_enabled=store_enabled,
+            streaming_fraction=fraction,
+            heartbeat_s=heartbeat,
         )
 
 

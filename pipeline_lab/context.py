@@ -9,44 +9,31 @@ they read and write. Outside a run, :func:`current_run` is an empty context.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType, TracebackType
+from typing import Any, NamedTuple
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class RunContext:
-    """The run a node belongs to; serializable except ``report``, which stays where it is set."""
+class RunContext(NamedTuple):
+    """The run a node belongs to (read-only); it pickles without ``report``, which belongs to
+    the process that set it (a worker sets its own)."""
 
     run_id: str | None = None
     pipeline: str | None = None
     node: str | None = None
     attempt: int = 0
-    params: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    params: Mapping[str, Any] = _EMPTY
     """Pipeline parameter values (component SQL reads them as ``:name``)."""
     catalog: Any = None
     """Where managed data source names resolve (a ``SourceCatalog``), or ``None``."""
-    report: Callable[[Any], None] | None = field(default=None, compare=False)
+    report: Callable[[Any], None] | None = None
     """Receives each ``DatasetUse`` a connector reports while the node runs."""
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The dataset collector belongs to the process that set it; a worker sets its own.
-        state = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        state["report"] = None
-        state["params"] = dict(self.params)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-
-    def but(self, **changes: Any) -> RunContext:
-        """This context with some fields changed."""
-        return replace(self, **changes)
+    def __reduce__(self) -> tuple[Any, ...]:
+        values = (*self[:4], dict(self.params), self.catalog, None)
+        return (RunContext, values)
 
 
 _NONE = RunContext()
@@ -60,11 +47,22 @@ def current_run() -> RunContext:
     return _current.get()
 
 
-@contextmanager
-def running(context: RunContext) -> Iterator[RunContext]:
-    """Make ``context`` the current run context inside this block."""
-    token = _current.set(context)
-    try:
-        yield context
-    finally:
-        _current.reset(token)
+class running:
+    """Make ``context`` the current run context inside a ``with`` block."""
+
+    __slots__ = ("_context", "_token")
+
+    def __init__(self, context: RunContext) -> None:
+        self._context = context
+
+    def __enter__(self) -> RunContext:
+        self._token = _current.set(self._context)
+        return self._context
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _current.reset(self._token)

@@ -35,6 +35,10 @@ class PipelineLabError(Exception):
             text += f"\n  hint: {self.hint}"
         return text
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows it: what, where and the fix, in red, without our internals."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 class TransientError(PipelineLabError):
     """Marks a failure that a retry may fix (a dropped connection, a busy database)."""
@@ -74,6 +78,22 @@ class ScheduleError(PipelineLabError):
 
 class StoreError(PipelineLabError):
     """The metadata store is unreachable, outdated or refused a write."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM asked the process to stop; raised in the main thread, like Ctrl-C's interrupt."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run was stopped by Ctrl-C, SIGTERM or a kernel interrupt, after recording itself.
+
+    ``result`` is the ``RunResult`` with status ``interrupted``: what finished, what did not.
+    """
+
+    def __init__(self, result: object, *, terminated: bool = False) -> None:
+        super().__init__(str(result))
+        self.result = result
+        self.terminated = terminated
 
 
 class PipelineLabWarning(UserWarning):

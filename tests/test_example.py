@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from pipeline_lab import NodeStatus, Pipeline
-from pipeline_lab.quality import ChecksHook
+from pipeline_lab.quality import ChecksGate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_notebooks"
 NOTEBOOK = EXAMPLES / "sales_pipeline.ipynb"
@@ -149,14 +149,14 @@ def test_quality_checks_hold_on_the_example_data(
     pipeline: Pipeline, in_examples: Path, tmp_path: Path
 ) -> None:
     result = pipeline.run(
-        params={"output_path": str(tmp_path / "revenue.parquet")}, hooks=[ChecksHook()]
+        params={"output_path": str(tmp_path / "revenue.parquet")}, hooks=[ChecksGate()]
     )
 
     assert result.status == "succeeded", {n: r.error for n, r in result.node_runs.items()}
     for name, node in pipeline.nodes.items():
         outcomes = result.node_runs[name].checks
-        assert [o.check for o in outcomes] == list(node.checks)
-        assert all(o.failing == 0 and o.rows > 0 for o in outcomes)
+        assert [o.rule for o in outcomes] == list(node.checks)
+        assert all(o.passed and o.failed_rows == 0 and o.total_rows > 0 for o in outcomes)
 
 
 def test_min_amount_parameter_filters_orders(

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from pipeline_lab.cli._commands import COMMANDS, build_parser
-from pipeline_lab.errors import PipelineLabError
+from pipeline_lab.errors import PipelineLabError, Terminated
 
 __all__ = ["main"]
 
@@ -23,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

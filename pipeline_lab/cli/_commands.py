@@ -45,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="set a parameter; VALUE takes the type of the parameter's default "
         "(a string default keeps VALUE as it is)",
     )
-    run.add_argument("--executor", choices=["sequential", "threads"], default="threads")
+    run.add_argument(
+        "--executor",
+        choices=_executors(),
+        default="threads",
+        help="where nodes run: %(choices)s (default: %(default)s)",
+    )
     subset = run.add_mutually_exclusive_group()
     subset.add_argument(
         "--only",
@@ -136,6 +141,13 @@ def _add_sources_parser(sub: Any) -> None:
     inspect.add_argument("--json", action="store_true")
     remove = actions.add_parser("remove", help="forget a data source (its data is untouched)")
     remove.add_argument("name")
+
+
+def _executors() -> list[str]:
+    """The registered executors (built-ins and the ``pipeline_lab.executors`` entry points)."""
+    from pipeline_lab.engine import EXECUTORS
+
+    return EXECUTORS.names()
 
 
 def _names(text: str) -> list[str]:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Mapping
 from typing import Any
 
-from pipeline_lab.engine import NodeRun, NodeStatus, RunHooks, RunResult, format_duration, plural
+from pipeline_lab.engine import NodeStatus, format_duration, plural
+from pipeline_lab.events import (
+    NodeFinished,
+    NodeOutcome,
+    NodeRetrying,
+    NodeStarted,
+    RunFinished,
+    RunObserver,
+    RunStarted,
+)
 
 _STYLE = {
     NodeStatus.SUCCEEDED: "green",
@@ -15,10 +24,11 @@ _STYLE = {
     NodeStatus.RUNNING: "cyan",
     NodeStatus.RETRYING: "yellow",
     NodeStatus.PENDING: "dim",
+    NodeStatus.STALE: "dim",
 }
 
 
-def node_table(node_runs: dict[str, NodeRun], title: str | None = None) -> Any:
+def node_table(node_runs: Mapping[str, NodeOutcome], title: str | None = None) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -41,65 +51,65 @@ def node_table(node_runs: dict[str, NodeRun], title: str | None = None) -> Any:
     return table
 
 
-class ProgressHook(RunHooks):
-    """Shows each node's status while the run goes on."""
+class ProgressObserver(RunObserver):
+    """Shows each node's status while the run goes on (it keeps its own view of them)."""
 
     def __init__(self, console: Any) -> None:
         self.console = console
         self.live: Any = None
-        self._lock = threading.Lock()
-        self._runs: dict[str, NodeRun] = {}
+        self._nodes: dict[str, NodeOutcome] = {}
 
-    def on_run_start(self, *, run: Any, **future: Any) -> None:
-        self._runs = run.node_runs
+    def on_run_started(self, event: RunStarted) -> None:
+        self._nodes = {name: NodeOutcome(name) for name in event.run.nodes}
         if self.console.is_terminal:
             from rich.live import Live
 
             self.live = Live(
-                node_table(self._runs), console=self.console, refresh_per_second=8, transient=True
+                node_table(self._nodes), console=self.console, refresh_per_second=8, transient=True
             )
             self.live.start()
         else:
-            self.console.print(f"running {len(self._runs)} node(s) of '{run.pipeline.name}'")
+            self.console.print(
+                f"running {plural(len(self._nodes), 'node')} of '{event.run.name}'",
+                markup=False,
+                highlight=False,
+            )
 
     def _refresh(self) -> None:
         if self.live is not None:
-            with self._lock:
-                self.live.update(node_table(self._runs))
+            self.live.update(node_table(self._nodes))
 
-    def on_node_start(self, *, run: Any, node: Any, **future: Any) -> None:
+    def on_node_started(self, event: NodeStarted) -> None:
+        self._nodes[event.node] = NodeOutcome(
+            event.node, NodeStatus.RUNNING, event.attempt, event.at
+        )
         self._refresh()
 
-    def on_node_retry(
-        self,
-        *,
-        run: Any,
-        node: Any,
-        attempt: int,
-        error: BaseException,
-        delay: float,
-        **future: Any,
-    ) -> None:
+    def on_node_retrying(self, event: NodeRetrying) -> None:
+        self._nodes[event.node] = self._nodes[event.node]._replace(status=NodeStatus.RETRYING)
         if self.live is None:
             self.console.print(
-                f"  {node.name}: attempt {attempt} failed ({type(error).__name__}); "
-                f"retrying in {format_duration(delay)}",
+                f"  {event.node}: attempt {event.attempt} failed "
+                f"({event.error.partition(':')[0]}); retrying in {format_duration(event.delay)}",
                 markup=False,
                 highlight=False,
             )
         self._refresh()
 
-    def on_node_end(self, *, run: Any, node: Any, result: NodeRun, **future: Any) -> None:
+    def on_node_finished(self, event: NodeFinished) -> None:
+        outcome = event.outcome
+        self._nodes[outcome.name] = outcome
         if self.live is None:
-            detail = f"{plural(result.rows, 'row')} " if result.rows is not None else ""
+            detail = f"{plural(outcome.rows, 'row')} " if outcome.rows is not None else ""
             self.console.print(
-                f"  {result.status.value:<9} {node.name} {detail}{format_duration(result.duration_s)}",
+                f"  {outcome.status.value:<9} {outcome.name} {detail}"
+                f"{format_duration(outcome.duration_s)}",
                 markup=False,
                 highlight=False,
             )
         self._refresh()
 
-    def on_run_end(self, *, run: Any, result: RunResult, **future: Any) -> None:
+    def on_run_finished(self, event: RunFinished) -> None:
         self.stop()
 
     def stop(self) -> None:

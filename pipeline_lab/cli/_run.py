@@ -5,14 +5,40 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from pipeline_lab.cli._commands import load_notebook
 from pipeline_lab.config import settings
 from pipeline_lab.engine import RunResult, default_hooks, parse_param_values, run_pipeline
+from pipeline_lab.errors import RunInterrupted, Terminated
+
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+EXIT_CRASH = 70
+"""EX_SOFTWARE: Pipeline Lab itself failed (the run is recorded as crashed)."""
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops the run as Ctrl-C does (raised in the main thread), so it is recorded."""
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -42,21 +68,23 @@ def run_notebook(
     typed = parse_param_values(pipeline, params)
     store = _open_store()
     hooks = default_hooks()
+    recorder = next((h for h in hooks if type(h).__name__ == "StoreObserver"), None)
     console = None
     if not as_json:
         from rich.console import Console
 
-        from pipeline_lab.cli._progress import ProgressHook
+        from pipeline_lab.cli._progress import ProgressObserver
 
         console = Console(stderr=False, highlight=False)
         for notice in notices:
             console.print(f"[dim]note: {notice}[/]", highlight=False)
-        progress = ProgressHook(console)
+        progress = ProgressObserver(console)
         hooks.append(progress)
     # With --json, stdout carries only the JSON: what the notebook's code prints goes to stderr.
     user_output = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    interrupted: RunInterrupted | None = None
     try:
-        with working_directory(notebook.parent), user_output:
+        with working_directory(notebook.parent), user_output, stop_on_sigterm():
             result = run_pipeline(
                 pipeline,
                 params=typed,
@@ -67,23 +95,38 @@ def run_notebook(
                 source="cli",
                 streaming=streaming,
             )
+    except RunInterrupted as exc:
+        interrupted = exc
+        result = exc.result  # type: ignore[assignment]
     finally:
         if console is not None:
             progress.stop()
+    unrecorded = recorder.failures.get(result.run_id) if recorder is not None else None
     if as_json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        data = result.to_dict()
+        data["recorded"] = store is not None and unrecorded is None
+        print(json.dumps(data, indent=2, default=str))
     else:
-        print_summary(console, result, store)
-    return 0 if result.ok else 1
+        print_summary(console, result, None if unrecorded else store)
+    if unrecorded:
+        print(f"error: the run was not recorded: {unrecorded}", file=sys.stderr)
+    if interrupted is not None:
+        return EXIT_SIGTERM if interrupted.terminated else EXIT_SIGINT
+    if result.ok and not unrecorded:
+        return 0
+    return 1
 
 
 def _open_store() -> str | None:
-    """Open the store before running, so a bad URL fails at once, not after the work."""
+    """Open the store before running, so a bad URL fails at once, not after the work; runs
+    of processes that died since are marked abandoned on the way."""
     if not settings().store_enabled:
         return None
-    from pipeline_lab.store import open_store
+    from pipeline_lab.store import RunRepository, open_store
 
-    return open_store().url
+    store = open_store()
+    RunRepository(store).reap_abandoned()
+    return store.url
 
 
 def print_summary(console: Any, result: RunResult, store_url: str | None) -> None:
@@ -108,6 +151,11 @@ def print_summary(console: Any, result: RunResult, store_url: str | None) -> Non
         console.print(escape(error), highlight=False)
     for error in result.hook_errors:
         console.print(f"[yellow]hook error:[/] {escape(error)}")
+    if result.error and result.reason in ("interrupt", "sigterm"):
+        console.print(
+            f"[bold yellow]{escape(result.error)}[/]: the run stopped; nodes still "
+            "running were abandoned and are recorded as failed"
+        )
     color = "green" if result.ok else "bold red"
     console.print(f"[{color}]{escape(str(result))}[/]")
     if store_url:

@@ -10,7 +10,9 @@ from pipeline_lab.engine import format_duration
 def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:
     from pipeline_lab.store import RunRepository
 
-    runs = RunRepository().list_runs(pipeline=pipeline, limit=limit)
+    repository = RunRepository()
+    repository.reap_abandoned()  # a run whose process died shows as abandoned, not running
+    runs = repository.list_runs(pipeline=pipeline, limit=limit)
     if as_json:
         print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
         return 0
@@ -45,7 +47,9 @@ def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:
 def show_run(run_id: str, *, as_json: bool) -> int:
     from pipeline_lab.store import RunRepository
 
-    detail = RunRepository().get_run(run_id)
+    repository = RunRepository()
+    repository.reap_abandoned()
+    detail = repository.get_run(run_id)
     data = detail.to_dict()
     if as_json:
         print(json.dumps(data, indent=2, default=str))
@@ -63,6 +67,11 @@ def show_run(run_id: str, *, as_json: bool) -> int:
         f"started {data['started_at']}, took {format_duration(data.get('duration_s'))}; "
         f"params {escape(json.dumps(data.get('params') or {}, default=str))}"
     )
+    if data.get("host"):
+        console.print(f"[dim]on {escape(data['host'])}, pid {data.get('pid')}[/]")
+    if data.get("error"):
+        why = f" ({data['reason']})" if data.get("reason") else ""
+        console.print(f"[bold red]{escape(data['error'].splitlines()[0])}[/]{escape(why)}")
     table = Table(header_style="bold")
     for column in ("node", "status", "rows", "time", "attempts", "error"):
         table.add_column(column)
@@ -76,4 +85,17 @@ def show_run(run_id: str, *, as_json: bool) -> int:
             escape((node.get("error") or "").splitlines()[0] if node.get("error") else ""),
         )
     console.print(table)
+    for node in data["nodes"]:
+        for check in node.get("checks") or ():
+            mark = "[green]passed[/]" if check.get("passed") else "[bold red]failed[/]"
+            console.print(
+                f"  check {escape(node['name'])}: {escape(str(check.get('rule')))} {mark} "
+                f"({check.get('failed_rows', 0)} of {check.get('total_rows', 0)} rows failing)"
+            )
+        for use in node.get("datasets") or ():
+            arrow = "<-" if use.get("direction") == "input" else "->"
+            console.print(
+                f"  {escape(node['name'])} {arrow} {escape(str(use.get('namespace')))} "
+                f"{escape(str(use.get('name')))}"
+            )
     return 0 if data["status"] == "succeeded" else 1

@@ -1,31 +1,49 @@
-"""The runner: hooks, node execution with retries and timeouts, executors, results."""
+"""The runner: a driver that plans and owns a run, executors that run portable node tasks,
+run events for observers and gates, and the interactive session the magics use."""
 
 from __future__ import annotations
 
 from pipeline_lab._backoff import next_delay
-from pipeline_lab.engine._executors import EXECUTORS
-from pipeline_lab.engine._node_runner import user_frames, user_traceback
+from pipeline_lab.engine._executors import (
+    EXECUTORS,
+    Executor,
+    ExecutorFactory,
+    ExecutorOptions,
+    SequentialExecutor,
+    ThreadExecutor,
+)
+from pipeline_lab.engine._namespace import Namespace
+from pipeline_lab.engine._options import RunOptions
 from pipeline_lab.engine._params import Params, parse_param_values
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
 from pipeline_lab.engine._session import InteractiveSession
 from pipeline_lab.engine._summary import format_duration, node_summary, plural, run_summary
+from pipeline_lab.engine._task import NodeTask, execute_task, user_frames, user_traceback
 from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine._transform import explain as explain_plan
-from pipeline_lab.engine.hooks import HookManager, RunHooks
-from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
+from pipeline_lab.engine.result import NodeRun, RunResult
+from pipeline_lab.events import NodeOutcome, NodeStatus, RunStatus
 
 __all__ = [
     "EXECUTORS",
-    "HookManager",
+    "Executor",
+    "ExecutorFactory",
+    "ExecutorOptions",
     "InteractiveSession",
+    "Namespace",
+    "NodeOutcome",
     "NodeRun",
     "NodeStatus",
+    "NodeTask",
     "Params",
-    "Run",
-    "RunHooks",
+    "RunOptions",
     "RunResult",
+    "RunStatus",
+    "SequentialExecutor",
+    "ThreadExecutor",
     "TransformationEngine",
     "default_hooks",
+    "execute_task",
     "explain_plan",
     "format_duration",
     "next_delay",

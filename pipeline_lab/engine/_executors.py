@@ -1,95 +1,155 @@
-"""Executors decide *when* each node runs; :class:`NodeRunner` decides *how*.
+"""Executors run node tasks; the driver decides what runs when.
 
-An executor gets the selected nodes with their dependencies and a runner; it must run
-each node after its dependencies, and skip it when one of them did not succeed.
+An executor receives :class:`NodeTask` s (``submit``), runs them with
+:func:`execute_task` wherever it likes, and hands back their :class:`NodeOutcome` s
+(``wait``). It owns no run state: dependencies, retries, skips, gates and events are the
+driver's, so every executor gives the same results. ``capacity`` is how many tasks it runs
+at once (the driver never submits more). Executors are a registry: other packages add
+theirs under the ``pipeline_lab.executors`` entry-point group, as a factory taking
+:class:`ExecutorOptions`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-from pipeline_lab.engine._node_runner import NodeRunner
+from pipeline_lab.engine._task import NodeTask, execute_task
+from pipeline_lab.errors import PipelineLabError
+from pipeline_lab.events import NodeOutcome, NodeStatus
 from pipeline_lab.registry import Registry
 
 
 class Executor(Protocol):
-    def __call__(
-        self,
-        deps: Mapping[str, tuple[str, ...]],
-        runner: NodeRunner,
-        max_workers: int | None = None,
-    ) -> None: ...
+    """Runs tasks; see the module docstring."""
+
+    @property
+    def capacity(self) -> int:
+        """How many tasks may run at once."""
+        ...
+
+    def submit(self, task: NodeTask) -> None:
+        """Start ``task`` (or queue it to start as soon as possible); never blocks on it."""
+
+    def wait(self, timeout: float | None) -> list[NodeOutcome]:
+        """The outcomes of tasks that finished (at least one), or ``[]`` after ``timeout`` s."""
+        ...
+
+    def close(self) -> None:
+        """Release the executor's resources; tasks still running are abandoned."""
 
 
-EXECUTORS: Registry[Executor] = Registry("executor", entry_point_group="pipeline_lab.executors")
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """What a run asks of its executor."""
+
+    max_workers: int | None = None
+    """At most this many nodes at once (default: the executor's own)."""
 
 
-def _failed_dependency(
-    name: str, deps: Mapping[str, tuple[str, ...]], runner: NodeRunner
-) -> str | None:
-    for dep in deps[name]:
-        if dep in runner.run.node_runs and not runner.run.node_runs[dep].status.ok:
-            return dep
-    return None
+ExecutorFactory = Callable[[ExecutorOptions], Executor]
+EXECUTORS: Registry[ExecutorFactory] = Registry(
+    "executor", entry_point_group="pipeline_lab.executors"
+)
 
 
-@EXECUTORS.register("sequential")
-def run_sequential(
-    deps: Mapping[str, tuple[str, ...]], runner: NodeRunner, max_workers: int | None = None
-) -> None:
-    """One node at a time, in topological order (``deps`` is given in that order)."""
-    __tracebackhide__ = True
-    for name in deps:
-        blocker = _failed_dependency(name, deps, runner)
-        if blocker is not None:
-            runner.skip(name, blocker)
-        else:
-            runner.execute(name)
+def open_executor(name: str, options: ExecutorOptions) -> Executor:
+    """The executor registered as ``name`` (its error lists the known ones)."""
+    factory = EXECUTORS.get(name)
+    return factory(options)
 
 
-@EXECUTORS.register("threads")
-def run_threads(
-    deps: Mapping[str, tuple[str, ...]], runner: NodeRunner, max_workers: int | None = None
-) -> None:
-    """Independent nodes in parallel threads, each as soon as its inputs are ready."""
-    __tracebackhide__ = True
-    selected = set(deps)
-    waiting = {name: {d for d in ds if d in selected} for name, ds in deps.items()}
-    children: dict[str, list[str]] = {name: [] for name in deps}
-    for name, ds in waiting.items():
-        for dep in ds:
-            children[dep].append(name)
-    workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
-    running: dict[Future[object], str] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipeline-lab") as pool:
+class SequentialExecutor:
+    """One node at a time, on the caller's thread (what a debugger or a profiler wants)."""
 
-        def release(name: str) -> None:
-            """``name`` finished: start or skip the children whose inputs are now all done."""
-            for child in children[name]:
-                waiting[child].discard(name)
-                if waiting[child]:
-                    continue
-                blocker = _failed_dependency(child, deps, runner)
-                if blocker is not None:
-                    runner.skip(child, blocker)
-                    release(child)
-                else:
-                    running[pool.submit(runner.execute, child)] = child
+    capacity = 1
 
-        for name, ds in waiting.items():
-            if not ds:
-                blocker = _failed_dependency(name, deps, runner)
-                if blocker is not None:
-                    runner.skip(name, blocker)
-                    release(name)
-                else:
-                    running[pool.submit(runner.execute, name)] = name
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                name = running.pop(future)
-                future.result()  # a crash of the runner itself (not of the node) must surface
-                release(name)
+    def __init__(self, options: ExecutorOptions | None = None) -> None:
+        self._tasks: deque[NodeTask] = deque()
+
+    def submit(self, task: NodeTask) -> None:
+        self._tasks.append(task)
+
+    def wait(self, timeout: float | None) -> list[NodeOutcome]:
+        __tracebackhide__ = True
+        if not self._tasks:
+            return []
+        return [execute_task(self._tasks.popleft())]
+
+    def close(self) -> None:
+        self._tasks.clear()
+
+
+class ThreadExecutor:
+    """Independent nodes in parallel threads of this process.
+
+    Its worker threads are daemon threads: Ctrl-C stops the run at once (a Python thread
+    cannot be killed, so a node that is running finishes in the background, its result
+    discarded, and a process that exits does not wait for it).
+    """
+
+    def __init__(self, options: ExecutorOptions | None = None) -> None:
+        wanted = options.max_workers if options is not None else None
+        if wanted is not None and wanted < 1:
+            raise PipelineLabError(
+                f"max_workers must be at least 1, got {wanted}", hint="e.g. max_workers=4"
+            )
+        self.capacity = wanted or min(32, (os.cpu_count() or 1) + 4)
+        self._tasks: queue.SimpleQueue[NodeTask | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[NodeOutcome] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, task: NodeTask) -> None:
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            elif len(self._threads) < self.capacity:
+                thread = threading.Thread(
+                    target=self._work, name=f"pipeline-lab-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        self._tasks.put(task)
+
+    def wait(self, timeout: float | None) -> list[NodeOutcome]:
+        try:
+            # A bounded wait keeps the caller's thread responsive to Ctrl-C on every platform.
+            first = self._done.get(timeout=0.25 if timeout is None else min(timeout, 0.25))
+        except queue.Empty:
+            return []
+        done = [first]
+        while True:
+            try:
+                done.append(self._done.get_nowait())
+            except queue.Empty:
+                return done
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            try:
+                outcome = execute_task(task)
+            except BaseException as exc:  # KeyboardInterrupt raised by the node itself
+                outcome = NodeOutcome(
+                    task.name, NodeStatus.FAILED, task.attempt, error=repr(exc), exception=exc
+                )
+            with self._lock:
+                self._idle += 1  # before the outcome is seen: the next submit reuses this thread
+            self._done.put(outcome)
+
+
+EXECUTORS.register("sequential", SequentialExecutor)
+EXECUTORS.register("threads", ThreadExecutor)

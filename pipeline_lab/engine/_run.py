@@ -1,139 +1,283 @@
-"""``run_pipeline``: plan the selected nodes, prepare the namespace, execute, report."""
+"""``run_pipeline``: prepare, set up, execute, report, finish — and finish always.
+
+Whatever happens once a run has started (a node fails, the setup cells fail, Ctrl-C,
+SIGTERM, a kernel interrupt, a crash of Pipeline Lab itself), every selected node gets an
+outcome and :class:`RunFinished` is emitted with the run's status, so no run is left
+``running``. Errors found before the run starts (an invalid pipeline, an unknown parameter
+or executor) are raised and nothing is recorded.
+"""
 
 from __future__ import annotations
 
-import builtins
-import linecache
+import os
+import socket
 import time
+import traceback
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from pipeline_lab.connectors import SourceCatalog
-from pipeline_lab.engine._executors import EXECUTORS
-from pipeline_lab.engine._node_runner import NodeRunner, user_traceback
-from pipeline_lab.engine._params import Params, check_param_names
+from pipeline_lab.context import RunContext
+from pipeline_lab.engine._driver import Driver, given_values
+from pipeline_lab.engine._executors import EXECUTORS, ExecutorOptions, open_executor
+from pipeline_lab.engine._hooks import Hooks, with_errors
+from pipeline_lab.engine._namespace import (
+    Namespace,
+    exec_cell,
+    headless_namespace,
+    kernel_namespace,
+    run_setup,
+)
+from pipeline_lab.engine._options import RunOptions
+from pipeline_lab.engine._params import check_param_names
+from pipeline_lab.engine._task import user_traceback
 from pipeline_lab.engine._transform import TransformationEngine
-from pipeline_lab.engine.hooks import HookManager
-from pipeline_lab.engine.result import NodeRun, NodeStatus, Run, RunResult
-from pipeline_lab.errors import PipelineDefinitionError
-from pipeline_lab.graph import Cell, Pipeline
+from pipeline_lab.engine.result import RunResult
+from pipeline_lab.errors import (
+    PipelineDefinitionError,
+    PipelineLabError,
+    RunInterrupted,
+    Terminated,
+)
+from pipeline_lab.events import (
+    NodeFinished,
+    NodeOutcome,
+    NodeStatus,
+    RunFinished,
+    RunInfo,
+    RunStarted,
+    RunStatus,
+)
+from pipeline_lab.graph import Pipeline
 from pipeline_lab.suggest import did_you_mean
+
+HOST = socket.gethostname()
 
 
 def default_hooks() -> list[Any]:
-    """Checks, metrics and (unless ``PIPELINE_LAB_STORE=off``) the store."""
+    """The ``--check`` gate and (unless ``PIPELINE_LAB_STORE=off``) the store."""
     from pipeline_lab.config import settings
-    from pipeline_lab.monitoring import MetricsHook
-    from pipeline_lab.quality import ChecksHook
+    from pipeline_lab.quality import ChecksGate
 
-    hooks: list[Any] = [ChecksHook(), MetricsHook()]
+    hooks: list[Any] = [ChecksGate()]
     if settings().store_enabled:
-        from pipeline_lab.store import StoreHook
+        from pipeline_lab.store import StoreObserver
 
-        hooks.append(StoreHook())
+        hooks.append(StoreObserver())
     return hooks
 
 
 def run_pipeline(
-    pipeline: Pipeline,
-    params: Mapping[str, Any] | None = None,
-    executor: str = "threads",
-    only: Iterable[str] | str | None = None,
-    from_: str | None = None,
-    hooks: Iterable[Any] | None = None,
-    *,
-    values: Mapping[str, Any] | None = None,
-    globals_: Mapping[str, Any] | None = None,
-    source: str = "api",
-    run_reports: bool | None = None,
-    max_workers: int | None = None,
-    rng: Any = None,
-    streaming: bool | None = None,
-    materialize: bool = False,
+    pipeline: Pipeline, options: RunOptions | None = None, /, **kwargs: Any
 ) -> RunResult:
-    """Run ``pipeline`` (see :meth:`Pipeline.run`).
-
-    ``values`` are outputs already computed (the kernel's): selected nodes read them instead
-    of re-running their upstream. ``globals_`` is a live namespace (the kernel's) used instead
-    of running the parameters and setup cells. ``streaming`` forces polars' streaming
-    engine on (or off) for component plans; by default it is used for large inputs.
-    ``materialize`` collects every component output (else chains stay one lazy plan).
-    """
+    """Run ``pipeline`` (see :meth:`Pipeline.run`); ``kwargs`` are :class:`RunOptions` fields."""
     __tracebackhide__ = True
-    pipeline.check(known=globals_.keys() if globals_ is not None else None)
-    # Components that setup cells register are checked again once those cells have run
-    # (still unknown then, the run fails like a failing setup cell).
-    registered_by_setup = pipeline.setup_transforms() if globals_ is None else set()
-    late = any(node.component in registered_by_setup for node in pipeline.nodes.values())
-    run_executor = EXECUTORS.get(executor)
-    overrides = dict(check_param_names(pipeline, params or {}))
-    values = dict(values or {})
-    selected = plan(pipeline, only=only, from_=from_, available=values)
-    manager = HookManager(default_hooks() if hooks is None else hooks)
-    run = Run(
-        run_id=uuid.uuid4().hex,
-        pipeline=pipeline,
-        params={},
-        executor=executor,
-        selected=tuple(selected),
-        source=source,
-        started_at=datetime.now(timezone.utc),
-        node_runs={name: NodeRun(name) for name in selected},
-        values=values,
-    )
-    started = time.perf_counter()
-    setup_error: str | None = None
-    base: dict[str, Any] = {}
-    try:
-        base = _namespace(pipeline, overrides, globals_, run)
-    except Exception as exc:
-        setup_error = _setup_error(exc)
-    manager.call("on_run_start", run)  # before the setup cells, as hooks.py promises
-    if setup_error is None and globals_ is None:
+    prepared = prepare(pipeline, options if options is not None else RunOptions.of(**kwargs))
+    return prepared.start()
+
+
+def prepare(pipeline: Pipeline, options: RunOptions) -> PreparedRun:
+    """Everything that can be checked before the run starts; errors here are raised."""
+    __tracebackhide__ = True
+    namespace = options.namespace
+    pipeline.check(known=namespace.keys() if namespace is not None else None)
+    # Components that setup cells register are checked again once those cells have run.
+    late = set() if namespace is not None else pipeline.setup_transforms()
+    late_nodes = any(node.component in late for node in pipeline.nodes.values())
+    if options.executor not in EXECUTORS:
+        EXECUTORS.get(options.executor)  # raises, naming the known executors
+    overrides = dict(check_param_names(pipeline, options.params))
+    selected = plan(pipeline, only=options.only, from_=options.from_, available=options.values)
+    hooks = Hooks(default_hooks() if options.hooks is None else options.hooks)
+    return PreparedRun(pipeline, options, tuple(selected), overrides, hooks, late_nodes)
+
+
+@dataclass
+class PreparedRun:
+    """A checked run, ready to start."""
+
+    pipeline: Pipeline
+    options: RunOptions
+    selected: tuple[str, ...]
+    overrides: dict[str, Any]
+    hooks: Hooks
+    late_components: bool
+
+    def start(self) -> RunResult:
+        __tracebackhide__ = True
+        pipeline, options, hooks = self.pipeline, self.options, self.hooks
+        run_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        started_at = datetime.now(timezone.utc)
+        headless = options.namespace is None
+        setup_error: str | None = None
         try:
-            _run_setup(pipeline, base)
-            if late:
-                _check_registered(pipeline)
-        except Exception as exc:
+            if headless:
+                namespace = headless_namespace(pipeline, self.overrides, run_id)
+            else:
+                assert options.namespace is not None
+                namespace = kernel_namespace(pipeline, options.namespace, self.overrides)
+        except Exception as exc:  # the parameters cell failed
             setup_error = _setup_error(exc)
-    if setup_error is not None:
-        for name in selected:
-            run.node_runs[name].status = NodeStatus.SKIPPED
-            run.node_runs[name].error = "skipped: the setup cells failed"
-            manager.node_end(run, pipeline.nodes[name], run.node_runs[name])
-    else:
+            namespace = Namespace({}, {name: v for name, v in pipeline.params.items()})
+        run = RunInfo(
+            run_id=run_id,
+            pipeline=pipeline,
+            params=dict(namespace.params),
+            nodes=self.selected,
+            source=options.source,
+            executor=options.executor,
+            started_at=started_at,
+            host=HOST,
+            pid=os.getpid(),
+        )
+        hooks.emit(RunStarted(run))  # before the setup cells
+        driver: Driver | None = None
+        interrupt: KeyboardInterrupt | None = None
+        crash: BaseException | None = None
+        report_errors: dict[int, str] = {}
+        try:
+            if setup_error is None and headless:
+                setup_error = self._setup(namespace)
+            if setup_error is None:
+                driver = self._driver(run, namespace)
+                try:
+                    driver.execute()
+                finally:
+                    driver.executor.close()
+                reports = options.run_reports if options.run_reports is not None else headless
+                if reports:
+                    report_errors = _run_reports(pipeline, namespace, driver.values)
+        except KeyboardInterrupt as exc:
+            interrupt = exc
+        except BaseException as exc:
+            crash = exc
+        finally:
+            result = self._finish(
+                run, driver, started, setup_error, report_errors, interrupt, crash
+            )
+        if interrupt is not None:
+            raise RunInterrupted(result, terminated=isinstance(interrupt, Terminated)) from (
+                interrupt
+            )
+        if crash is not None:
+            raise crash
+        return result
+
+    def _setup(self, namespace: Namespace) -> str | None:
+        __tracebackhide__ = True
+        try:
+            run_setup(self.pipeline, namespace)
+            if self.late_components:
+                _check_registered(self.pipeline)
+        except Exception as exc:
+            return _setup_error(exc)
+        return None
+
+    def _driver(self, run: RunInfo, namespace: Namespace) -> Driver:
+        options = self.options
         transform = TransformationEngine(
-            pipeline, selected, streaming=streaming, materialize=materialize
+            self.pipeline,
+            self.selected,
+            streaming=options.streaming,
+            materialize=options.materialize,
         )
-        runner = NodeRunner(
-            run, manager, base, rng=rng, transform=transform, catalog=_source_catalog()
+        context = RunContext(
+            run_id=run.run_id,
+            pipeline=self.pipeline.name,
+            params=run.params,
+            catalog=_source_catalog(),
         )
-        deps = {name: pipeline.dependencies(name) for name in selected}
-        run_executor(deps, runner, max_workers=max_workers)
-    report_errors: dict[int, str] = {}
-    if setup_error is None and (run_reports if run_reports is not None else globals_ is None):
-        report_errors = _run_reports(pipeline, base, run)
-    failed = setup_error is not None or any(not r.status.ok for r in run.node_runs.values())
-    result = RunResult(
-        run_id=run.run_id,
-        pipeline=pipeline.name,
-        status="failed" if failed else "succeeded",
-        outputs={n: run.values[n] for n in selected if n in run.values},
-        node_runs=run.node_runs,
-        params=run.params,
-        executor=executor,
-        started_at=run.started_at,
-        ended_at=datetime.now(timezone.utc),
-        duration_s=time.perf_counter() - started,
-        setup_error=setup_error,
-        report_errors=report_errors,
-        hook_errors=run.hook_errors,
-        metrics=run.metrics,
-    )
-    manager.call("on_run_end", run, result=result)
-    return result
+        executor = open_executor(options.executor, ExecutorOptions(options.max_workers))
+        return Driver(
+            self.pipeline,
+            run,
+            hooks=self.hooks,
+            executor=executor,
+            namespace=namespace,
+            context=context,
+            values=given_values(options.values, self.selected),
+            transform=transform,
+            rng=options.rng,
+        )
+
+    def _finish(
+        self,
+        run: RunInfo,
+        driver: Driver | None,
+        started: float,
+        setup_error: str | None,
+        report_errors: dict[int, str],
+        interrupt: KeyboardInterrupt | None,
+        crash: BaseException | None,
+    ) -> RunResult:
+        """Give every node an outcome, decide the run's status, emit ``RunFinished``."""
+        hooks = self.hooks
+        reason: str | None = None
+        error: str | None = None
+        if interrupt is not None:
+            terminated = isinstance(interrupt, Terminated)
+            reason = "sigterm" if terminated else "interrupt"
+            error = (
+                "stopped by SIGTERM" if terminated else "interrupted (Ctrl-C or a kernel interrupt)"
+            )
+        elif crash is not None:
+            ours = isinstance(crash, PipelineLabError)
+            reason = "error" if ours else "crash"
+            error = (
+                str(crash)
+                if ours
+                else "".join(traceback.format_exception(type(crash), crash, crash.__traceback__))
+            )
+        elif setup_error is not None:
+            reason = "setup_failed"
+        if driver is not None:
+            if interrupt is not None or crash is not None:
+                driver.abort(
+                    "the run was " + ("interrupted" if interrupt else "stopped by an error")
+                )
+            outcomes = driver.outcomes
+            values = driver.values
+        else:
+            why = "skipped: the setup cells failed" if setup_error else "skipped: the run stopped"
+            outcomes = {}
+            for name in self.selected:
+                outcome = NodeOutcome(name, NodeStatus.SKIPPED, error=why)
+                outcomes[name] = outcome
+                if hooks.observers:
+                    hooks.emit(NodeFinished(run, outcome))
+            values = {}
+        if interrupt is not None:
+            status = RunStatus.INTERRUPTED
+        elif crash is not None:
+            status = RunStatus.FAILED if isinstance(crash, PipelineLabError) else RunStatus.CRASHED
+        elif setup_error is not None or any(not o.status.ok for o in outcomes.values()):
+            status = RunStatus.FAILED
+        else:
+            status = RunStatus.SUCCEEDED
+        ended_at = datetime.now(timezone.utc)
+        duration = time.perf_counter() - started
+        result = RunResult(
+            run_id=run.run_id,
+            pipeline=self.pipeline.name,
+            status=status,
+            outputs={n: values[n] for n in self.selected if n in values},
+            node_runs={n: outcomes[n] for n in self.selected if n in outcomes},
+            params=run.params,
+            executor=run.executor,
+            started_at=run.started_at,
+            ended_at=ended_at,
+            duration_s=duration,
+            reason=reason,
+            error=error,
+            setup_error=setup_error,
+            report_errors=report_errors,
+            hook_errors=tuple(hooks.errors),
+        )
+        hooks.emit(RunFinished(run, status, ended_at, duration, reason, error, result))
+        return with_errors(result, hooks)
 
 
 def plan(
@@ -175,36 +319,7 @@ def plan(
     return [name for name in order if name in needed]
 
 
-def _namespace(
-    pipeline: Pipeline, overrides: dict[str, Any], globals_: Mapping[str, Any] | None, run: Run
-) -> dict[str, Any]:
-    """The globals every node starts from: parameters, then setup cells (headless only)."""
-    __tracebackhide__ = True
-    if globals_ is not None:
-        namespace = dict(globals_)
-        values = {name: namespace.get(name, default) for name, default in pipeline.params.items()}
-        values.update(overrides)
-        namespace.update(values)
-    else:
-        namespace = {"__name__": "__main__", "__builtins__": builtins}
-        if pipeline.param_code:
-            _exec_cell(Cell(pipeline.param_code, index=-1), namespace, "parameters cell")
-        values = {name: namespace.get(name, default) for name, default in pipeline.params.items()}
-        values.update(overrides)
-        namespace.update(values)
-    namespace["params"] = Params(values)
-    run.params = values
-    return namespace
-
-
-def _run_setup(pipeline: Pipeline, namespace: dict[str, Any]) -> None:
-    """The setup cells, in notebook order (headless runs only: a kernel already ran them)."""
-    __tracebackhide__ = True
-    for cell in pipeline.setup:
-        _exec_cell(cell, namespace, f"setup cell {cell.number}")
-
-
-def _source_catalog() -> SourceCatalog | None:
+def _source_catalog() -> Any:
     """The store's managed data sources (opened only if a node names one)."""
     from pipeline_lab.config import settings
 
@@ -234,32 +349,21 @@ def _setup_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}\n" + user_traceback(exc, getattr(exc, "_cell", ""))
 
 
-def _exec_cell(cell: Cell, namespace: dict[str, Any], label: str) -> None:
-    __tracebackhide__ = True
-    filename = cell.filename
-    linecache.cache[filename] = (len(cell.code), None, cell.code.splitlines(True), filename)
-    try:
-        exec(compile(cell.code, filename, "exec"), namespace)
-    except Exception as exc:
-        exc._cell = filename  # type: ignore[attr-defined]
-        if hasattr(exc, "add_note"):  # Python 3.11+
-            exc.add_note(f"(in the {label})")
-        raise
-
-
-def _run_reports(pipeline: Pipeline, base: dict[str, Any], run: Run) -> dict[int, str]:
+def _run_reports(
+    pipeline: Pipeline, namespace: Namespace, values: Mapping[str, Any]
+) -> dict[int, str]:
     """Report cells, in notebook order, once the nodes they read are done; failures are reported."""
     errors: dict[int, str] = {}
-    namespace = dict(base)
-    namespace.update(run.values)
+    scope = dict(namespace.values)
+    scope.update(values)
     for cell in pipeline.reports:
         try:
-            missing = [n for n in pipeline.report_dependencies(cell) if n not in run.values]
+            missing = [n for n in pipeline.report_dependencies(cell) if n not in values]
             if missing:
                 names = ", ".join(missing)
                 errors[cell.number] = f"skipped: node(s) {names} did not produce a value"
                 continue
-            _exec_cell(cell, namespace, f"report cell {cell.number}")
+            exec_cell(cell, scope, f"report cell {cell.number}")
         except Exception as exc:  # a bad report cell is reported, never fails the run
             errors[cell.number] = user_traceback(exc, cell.filename).rstrip()
     return errors

@@ -1,24 +1,60 @@
 """A pipeline built cell by cell in a live namespace (a kernel's ``user_ns``).
 
 The magics are a thin shell over this class: it needs no IPython, so the kernel behaviour
-is testable and the same for any front end that owns a namespace.
+is testable and the same for any front end that owns a namespace. It is observable: a
+graph widget (or any front end) subscribes with :meth:`InteractiveSession.observe` and gets
+:class:`NodeDefined`, :class:`NodeRemoved` and :class:`PipelineReset`, and every run's events,
+on the kernel's thread.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import warnings
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.engine._run import run_pipeline
+from pipeline_lab.engine._run import default_hooks, run_pipeline
 from pipeline_lab.engine.result import NodeRun, RunResult
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
+from pipeline_lab.events import RunEvent
 from pipeline_lab.graph import Cell, Issue, Node, Pipeline, parse_header
 from pipeline_lab.graph._notebook import notebook_parameters
+
+if TYPE_CHECKING:
+    from pipeline_lab.connectors import DataSourceConfig
+    from pipeline_lab.store import VersionSummary
+
+log = logging.getLogger("pipeline_lab.session")
+
+
+@dataclass(frozen=True)
+class NodeDefined:
+    """A ``%%pipeline`` cell (or a builder action) defined or replaced ``node``."""
+
+    pipeline: Pipeline
+    node: Node
+    replaced: Node | None
+
+
+@dataclass(frozen=True)
+class NodeRemoved:
+    pipeline: Pipeline
+    name: str
+
+
+@dataclass(frozen=True)
+class PipelineReset:
+    """The session's pipeline was replaced (``%pipeline new``)."""
+
+    pipeline: Pipeline
+
+
+SessionEvent = NodeDefined | NodeRemoved | PipelineReset | RunEvent
 
 
 def kernel_notebook() -> Path | None:
@@ -45,8 +81,28 @@ class InteractiveSession:
     last_runs: dict[str, NodeRun] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
     """Nodes whose last value predates a re-run of something upstream of them."""
+    notices: list[str] = field(default_factory=list)
+    """What the last :meth:`save` noticed (cells it could not read, ...)."""
     hooks: Iterable[Any] | None = None
     executor: str = "threads"
+    _observers: list[Callable[[SessionEvent], None]] = field(default_factory=list, repr=False)
+
+    def observe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` with every session and run event; returns the unsubscribe."""
+        self._observers.append(callback)
+
+        def stop() -> None:
+            if callback in self._observers:
+                self._observers.remove(callback)
+
+        return stop
+
+    def _emit(self, event: SessionEvent) -> None:
+        for callback in list(self._observers):
+            try:
+                callback(event)
+            except Exception:  # a broken view must not break the kernel's pipeline
+                log.warning("a session observer failed on %s", type(event).__name__, exc_info=True)
 
     def new(self, name: str) -> Pipeline:
         """Start a new, empty pipeline called ``name``."""
@@ -57,6 +113,7 @@ class InteractiveSession:
         self.pipeline = Pipeline(name)
         self.last_runs.clear()
         self.stale.clear()
+        self._emit(PipelineReset(self.pipeline))
         return self.pipeline
 
     def define(self, line: str, body: str) -> tuple[Node, RunResult | None]:
@@ -78,7 +135,9 @@ class InteractiveSession:
         if errors:
             lines = "\n".join(f"  - {self._kernel_hint(issue)}" for issue in errors)
             raise PipelineDefinitionError(f"cannot define node '{node.name}':\n{lines}", node=None)
+        replaced = self.pipeline.nodes.get(node.name)
         self.pipeline = candidate
+        self._emit(NodeDefined(candidate, node, replaced))
         if not header.run:
             return node, None
         return node, self.run(only=[node.name], reuse=True)
@@ -102,12 +161,15 @@ class InteractiveSession:
             if reuse
             else {}
         )
+        hooks = list(default_hooks() if self.hooks is None else self.hooks)
+        if self._observers:
+            hooks.append(self._emit)  # run events reach the session's observers too
         result = run_pipeline(
             self.pipeline,
             executor=self.executor,
             only=list(only) if only else None,
             from_=from_,
-            hooks=self.hooks,
+            hooks=hooks,
             values=values,
             globals_=self._globals(),
             source="kernel",
@@ -200,7 +262,27 @@ class InteractiveSession:
         node = self.pipeline.remove(name)
         self.last_runs.pop(name, None)
         self.stale.discard(name)
+        self._emit(NodeRemoved(self.pipeline, name))
         return node
+
+    def save(self, history: Iterable[str] = ()) -> VersionSummary:
+        """Store the whole pipeline (see :meth:`snapshot`) as a new version."""
+        from pipeline_lab.store import PipelineBuilder
+
+        pipeline = self.snapshot(history)
+        self.notices = list(pipeline.notices)
+        return PipelineBuilder().save(pipeline)
+
+    def sources(self) -> list[DataSourceConfig]:
+        """The managed data sources a node can read by name (none with the store off)."""
+        from pipeline_lab.config import settings
+        from pipeline_lab.connectors import ConnectionManager
+
+        if not settings().store_enabled:
+            return []
+        from pipeline_lab.store import StoreSourceCatalog
+
+        return ConnectionManager(StoreSourceCatalog()).list()
 
     def _with(self, node: Node) -> Pipeline:
         """A copy of the pipeline with ``node`` added (the original stays if it is invalid)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline_lab.engine.result import NodeRun, NodeStatus, RunResult
+from pipeline_lab.engine.result import NodeRun, RunResult
+from pipeline_lab.events import NodeStatus
 
 MARK = {
     NodeStatus.SUCCEEDED: "✓",
@@ -12,6 +13,7 @@ MARK = {
     NodeStatus.PENDING: "·",
     NodeStatus.RUNNING: "…",
     NodeStatus.RETRYING: "↻",
+    NodeStatus.STALE: "~",
 }
 COLOR = {
     NodeStatus.SUCCEEDED: "#1a7f37",

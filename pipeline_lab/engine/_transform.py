@@ -29,7 +29,15 @@ def _total_memory() -> int:
 
 
 class TransformationEngine:
-    """Decides which component outputs to collect, and how (in memory or streaming)."""
+    """Plans a run's component nodes: which outputs to collect, and how (memory or streaming).
+
+    A component output is collected when a value is needed: a code or function node reads it,
+    it has checks, it must be (a sink, a strict conversion whose gate reads the whole
+    output), it ends the run, or the caller asks for every value (the kernel binds each one).
+    It is collected too where two or more components read it (a fan-out): each reader then
+    builds its own plan on the collected frame, so no plan object is ever shared by two
+    threads, and the common part is computed once instead of once per reader.
+    """
 
     def __init__(
         self,
@@ -53,40 +61,15 @@ class TransformationEngine:
             node = pipeline.nodes[name]
             if node.component is None:
                 continue
-            readers = pipeline.dependents(name)
+            readers = [r for r in pipeline.dependents(name) if r in chosen]
             if (
                 materialize
                 or node.checks
                 or node.instance.category == "sink"
-                or not any(r in chosen for r in readers)
-                or any(pipeline.nodes[r].component is None for r in readers)
+                or len(readers) != 1
+                or pipeline.nodes[readers[0]].component is None
             ):
                 self.collected.add(name)
-
-    def run(self, node: Node, inputs: Mapping[str, Any]) -> Any:
-        """The node's output: its plan, collected when a value is needed."""
-        component = node.instance
-        plan = component.build(inputs)
-        if node.name not in self.collected:
-            return plan
-        try:
-            frame = self.collect(plan, inputs)
-        except PipelineLabError as exc:
-            if exc.node is None or exc.node == node.name:
-                raise
-            # An upstream component's check failed inside the fused plan this node collects.
-            raise type(exc)(
-                f"{exc.message} (raised by upstream component node '{exc.node}', which runs "
-                f"fused into the plan of '{node.name}')",
-                node=node.name,
-                hint=exc.hint,
-            ) from exc
-        return component.finish(frame)
-
-    def collect(self, plan: pl.LazyFrame, inputs: Mapping[str, Any]) -> pl.DataFrame:
-        if self.use_streaming(inputs):
-            return plan.collect(engine="streaming")
-        return plan.collect()
 
     def use_streaming(self, inputs: Mapping[str, Any]) -> bool:
         """Streaming when asked, or when the in-memory inputs are large for this machine."""
@@ -101,6 +84,29 @@ class TransformationEngine:
             if callable(estimate):
                 size += int(estimate())
         return size > self.memory_fraction * total
+
+
+def run_component(
+    node: Node, inputs: Mapping[str, Any], *, collect: bool, streaming: bool | None
+) -> Any:
+    """Component node ``node``'s output: its plan, or collected (``finish``-ed) when ``collect``."""
+    component = node.instance
+    plan = component.build(inputs)
+    if not collect:
+        return plan
+    try:
+        frame = plan.collect(engine="streaming") if streaming else plan.collect()
+    except PipelineLabError as exc:
+        if exc.node is None or exc.node == node.name:
+            raise
+        # An upstream component's check failed inside the fused plan this node collects.
+        raise type(exc)(
+            f"{exc.message} (raised by upstream component node '{exc.node}', which runs "
+            f"fused into the plan of '{node.name}')",
+            node=node.name,
+            hint=exc.hint,
+        ) from exc
+    return component.finish(frame)
 
 
 def build_plan(pipeline: Pipeline, name: str, values: Mapping[str, Any]) -> pl.LazyFrame:
@@ -143,5 +149,5 @@ def explain(
     """
     from pipeline_lab.context import RunContext, running
 
-    with running(RunContext(params=pipeline.params if params is None else params)):
+    with running(RunContext(params=dict(pipeline.params if params is None else params))):
         return build_plan(pipeline, name, values).explain(optimized=optimized)

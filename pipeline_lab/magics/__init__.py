@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline_lab.errors import PipelineLabError
-from pipeline_lab.magics._magics import NodeFailed, PipelineMagics, session_of, show_error
+from pipeline_lab.magics._magics import NodeFailed, PipelineMagics, session_of
 
 __all__ = [
     "NodeFailed",
@@ -17,10 +16,9 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    # Our errors show themselves without a traceback of Pipeline Lab's internals
+    # (``PipelineLabError._render_traceback_``); the cell still fails, so "Run All" stops.
     ipython.register_magics(PipelineMagics(ipython))
-    # Our errors already say what happened, where and how to fix it: show them without a
-    # traceback of Pipeline Lab's internals. The cell still fails, so "Run All" stops there.
-    ipython.set_custom_exc((PipelineLabError,), show_error)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -28,5 +26,3 @@ def unload_ipython_extension(ipython: Any) -> None:
     if magics is not None:
         ipython.magics_manager.magics["line"].pop("pipeline", None)
         ipython.magics_manager.magics["cell"].pop("pipeline", None)
-    if PipelineLabError in getattr(ipython, "custom_exceptions", ()):
-        ipython.set_custom_exc((), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -88,30 +89,41 @@ def session_of(shell: Any) -> InteractiveSession:
 class NodeFailed(NodeExecutionError):
     """A node's own code raised ``original``; the cell shows only the user's frames of it."""
 
-    def __init__(self, node: str, original: BaseException, frames: TracebackType | None):
+    def __init__(
+        self,
+        node: str,
+        original: BaseException,
+        frames: TracebackType | None,
+        shell: Any = None,
+    ):
         super().__init__(f"{type(original).__name__}: {original}", node=node)
         self.original = original
         self.frames = frames
+        self._shell = shell
 
-
-def show_error(
-    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
-) -> list[str]:
-    """IPython custom-exception handler for our errors.
-
-    A node's failure shows the user's traceback from the node's first line (not the magic
-    call, not our frames); our own errors show ``ErrorName: message`` and the hint, in red.
-    """
-    if isinstance(value, NodeFailed):
-        original = value.original
-        stb = shell.InteractiveTB.structured_traceback(
-            type(original), original, value.frames, tb_offset=0
+    def _render_traceback_(self) -> list[str]:
+        """IPython's hook for exceptions that format themselves: the user's frames only."""
+        if self._shell is None or self.frames is None:
+            return super()._render_traceback_()
+        original = self.original
+        stb: list[str] = self._shell.InteractiveTB.structured_traceback(
+            type(original), original, self.frames, tb_offset=0
         )
-        shell._showtraceback(type(original), original, stb)
         return stb
-    stb = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
-    shell._showtraceback(etype, value, stb)
-    return stb
+
+
+Verb = Callable[["PipelineMagics", argparse.Namespace], Any]
+VERBS: dict[str, Verb] = {}
+
+
+def verb(name: str) -> Callable[[Verb], Verb]:
+    """Register a ``%pipeline NAME`` verb: it parses nothing, calls the session, displays."""
+
+    def register(func: Verb) -> Verb:
+        VERBS[name] = func
+        return func
+
+    return register
 
 
 @magics_class
@@ -125,7 +137,8 @@ class PipelineMagics(Magics):
         """Define a node (``%%pipeline NAME``) or manage the pipeline (``%pipeline VERB``)."""
         __tracebackhide__ = True
         if cell is None:
-            return self._line(line)
+            args = _PARSER.parse_args(shlex.split(line) or ["help"])
+            return VERBS[args.verb](self, args)
         node, result = self.session.define(line, cell)
         if result is None:
             print(f"registered node '{node.name}' (not run: --no-run)")
@@ -154,49 +167,74 @@ class PipelineMagics(Magics):
         if isinstance(exc, PipelineLabError):
             raise exc
         frames = user_frames(exc, self.session.pipeline.nodes[name].filename)
-        raise NodeFailed(name, exc, frames) from exc
+        raise NodeFailed(name, exc, frames, self.shell) from exc
 
-    def _line(self, line: str) -> Any:
-        __tracebackhide__ = True
-        args = _PARSER.parse_args(shlex.split(line) or ["help"])
-        session = self.session
-        if args.verb == "help":
-            print(HELP)
-        elif args.verb in ("show", "status", "nodes"):
-            display(NodeTable(session.pipeline, session.last_runs, args.verb, stale=session.stale))
-        elif args.verb == "run":
-            result = session.run(only=args.only, from_=args.from_)
-            display(NodeTable(session.pipeline, session.last_runs, "status", stale=session.stale))
-            if not result.ok:
-                raise NodeExecutionError(
-                    run_summary(result),
-                    hint="see %pipeline status; fix the node and re-run its cell",
-                )
-            print(run_summary(result))
-        elif args.verb == "components":
-            display(ComponentTable())
-        elif args.verb == "sources":
-            from pipeline_lab.connectors import ConnectionManager
-            from pipeline_lab.store import StoreSourceCatalog
+    def history(self) -> list[str]:
+        """The cells this kernel ran, without the one running now."""
+        assert self.shell is not None
+        return list(self.shell.user_ns.get("In", [])[1:-1])
 
-            display(SourceTable(ConnectionManager(StoreSourceCatalog()).list()))
-        elif args.verb == "code":
-            print(session.code(args.name))
-        elif args.verb == "explain":
-            print(session.explain(args.name, optimized=not args.unoptimized))
-        elif args.verb == "remove":
-            session.remove(args.name)
-            print(f"removed node '{args.name}'")
-        elif args.verb == "new":
-            session.new(args.name)
-            print(f"new pipeline '{args.name}'")
-        elif args.verb == "save":
-            from pipeline_lab.store import PipelineBuilder
 
-            assert self.shell is not None
-            history = self.shell.user_ns.get("In", [])[1:-1]  # without this %pipeline save cell
-            pipeline = session.snapshot(history)
-            for notice in pipeline.notices:
-                print(f"note: {notice}")
-            saved = PipelineBuilder().save(pipeline)
-            print(f"saved pipeline '{saved.name}' ({saved.nodes} nodes) as version {saved.version}")
+@verb("help")
+def _help(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    print(HELP)
+
+
+@verb("show")
+@verb("status")
+@verb("nodes")
+def _table(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    session = magics.session
+    display(NodeTable(session.pipeline, session.last_runs, args.verb, stale=session.stale))
+
+
+@verb("run")
+def _run(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    session = magics.session
+    result = session.run(only=args.only, from_=args.from_)
+    display(NodeTable(session.pipeline, session.last_runs, "status", stale=session.stale))
+    if not result.ok:
+        raise NodeExecutionError(
+            run_summary(result), hint="see %pipeline status; fix the node and re-run its cell"
+        )
+    print(run_summary(result))
+
+
+@verb("components")
+def _components(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    display(ComponentTable())
+
+
+@verb("sources")
+def _sources(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    display(SourceTable(magics.session.sources()))
+
+
+@verb("code")
+def _code(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    print(magics.session.code(args.name))
+
+
+@verb("explain")
+def _explain(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    print(magics.session.explain(args.name, optimized=not args.unoptimized))
+
+
+@verb("remove")
+def _remove(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    magics.session.remove(args.name)
+    print(f"removed node '{args.name}'")
+
+
+@verb("new")
+def _new(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    magics.session.new(args.name)
+    print(f"new pipeline '{args.name}'")
+
+
+@verb("save")
+def _save(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    saved = magics.session.save(magics.history())
+    for notice in magics.session.notices:
+        print(f"note: {notice}")
+    print(f"saved pipeline '{saved.name}' ({saved.nodes} nodes) as version {saved.version}")

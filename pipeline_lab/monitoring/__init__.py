@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from pipeline_lab.monitoring._metrics import MetricsHook, NodeMetrics
+from pipeline_lab.monitoring._metrics import MetricsObserver, NodeMetrics, node_metrics
 
-__all__ = ["MetricsHook", "NodeMetrics"]
+__all__ = ["MetricsObserver", "NodeMetrics", "node_metrics"]

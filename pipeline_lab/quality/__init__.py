@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from pipeline_lab.quality._checks import ChecksHook, check_issues, evaluate_check
+from pipeline_lab.quality._checks import ChecksGate, check_issues, evaluate_check, judge_check
 
-__all__ = ["ChecksHook", "check_issues", "evaluate_check"]
+__all__ = ["ChecksGate", "check_issues", "evaluate_check", "judge_check"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.errors import QualityGateError
+from pipeline_lab.events import CheckResult, NodeOutcome, RunInfo, Verdict
 from pipeline_lab.frames import is_frame, to_polars
 from pipeline_lab.graph._validate import Issue
 from pipeline_lab.suggest import did_you_mean
@@ -14,13 +14,6 @@ if TYPE_CHECKING:
     from pipeline_lab.graph import Node
 
 SHOWN_ROWS = 5
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    check: str
-    rows: int
-    failing: int
 
 
 def _parse(check: str, node: str) -> Any:
@@ -47,8 +40,21 @@ def check_issues(node: Node) -> list[Issue]:
     return issues
 
 
-def evaluate_check(frame: Any, check: str, *, node: str) -> CheckOutcome:
+def evaluate_check(frame: Any, check: str, *, node: str) -> CheckResult:
     """Evaluate ``check`` on ``frame``; raise ``QualityGateError`` naming the failing rows."""
+    result, error = judge_check(frame, check, node=node)
+    if error is not None:
+        raise error
+    return result
+
+
+def judge_check(
+    frame: Any, check: str, *, node: str
+) -> tuple[CheckResult, QualityGateError | None]:
+    """``check`` on ``frame``: its result, and the error that fails the node if rows fail.
+
+    A check that cannot be evaluated (unknown column, not a condition) raises.
+    """
     import polars as pl
 
     expr = _parse(check, node)
@@ -81,31 +87,44 @@ def evaluate_check(frame: Any, check: str, *, node: str) -> CheckOutcome:
     while index in df.columns:  # the frame's own "row" column must stay visible, not clash
         index = f"_{index}"
     failing = df.with_row_index(index).filter(~ok)
-    if failing.height:
-        with pl.Config(tbl_rows=SHOWN_ROWS, tbl_cols=12, fmt_str_lengths=40):
-            sample = repr(failing.head(SHOWN_ROWS))
-        raise QualityGateError(
-            f"check {check!r} failed for {failing.height} of {df.height} rows; first failing rows:\n{sample}",
-            node=node,
-            hint="fix the data or the node, or relax the check",
-        )
-    return CheckOutcome(check=check, rows=df.height, failing=0)
+    shown = failing.head(SHOWN_ROWS)
+    result = CheckResult(
+        rule=check,
+        passed=failing.height == 0,
+        failed_rows=failing.height,
+        total_rows=df.height,
+        sample=tuple(shown.to_dicts()),
+    )
+    if not failing.height:
+        return result, None
+    with pl.Config(tbl_rows=SHOWN_ROWS, tbl_cols=12, fmt_str_lengths=40):
+        sample = repr(shown)
+    return result, QualityGateError(
+        f"check {check!r} failed for {failing.height} of {df.height} rows; first failing rows:\n{sample}",
+        node=node,
+        hint="fix the data or the node, or relax the check",
+    )
 
 
-class ChecksHook:
+class ChecksGate:
     """Gate: fails a node whose output breaks one of its ``--check`` conditions."""
 
-    gate = True
-
-    def on_node_end(self, *, run: Any, node: Any, result: Any, **future: Any) -> None:
-        if not node.checks or not result.status.ok:
-            return
-        if not is_frame(result.output):
-            raise QualityGateError(
-                f"--check needs a frame output, but the node returned {type(result.output).__name__}",
-                node=node.name,
-                hint="make the cell's last expression (or its NAME variable) a DataFrame",
+    def judge(self, run: RunInfo, node: Node, outcome: NodeOutcome) -> Verdict | None:
+        if not node.checks:
+            return None
+        if not is_frame(outcome.output):
+            return Verdict(
+                error=QualityGateError(
+                    "--check needs a frame output, but the node returned "
+                    f"{type(outcome.output).__name__}",
+                    node=node.name,
+                    hint="make the cell's last expression (or its NAME variable) a DataFrame",
+                )
             )
-        result.checks = [
-            evaluate_check(result.output, check, node=node.name) for check in node.checks
-        ]
+        results: list[CheckResult] = []
+        error: QualityGateError | None = None
+        for check in node.checks:
+            result, failed = judge_check(outcome.output, check, node=node.name)
+            results.append(result)
+            error = error or failed
+        return Verdict(checks=tuple(results), error=error)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pipeline_lab.store._builder import PipelineBuilder, PipelineSummary, VersionSummary
 from pipeline_lab.store._engine import Store, close_stores, open_store
-from pipeline_lab.store._hook import StoreHook
+from pipeline_lab.store._observer import StoreObserver
 from pipeline_lab.store._runs import NodeRunSummary, RunDetail, RunRepository, RunSummary
 from pipeline_lab.store._schema import HEAD_REVISION
 from pipeline_lab.store._sources import StoreSourceCatalog
@@ -22,7 +22,7 @@ __all__ = [
     "RunRepository",
     "RunSummary",
     "Store",
-    "StoreHook",
+    "StoreObserver",
     "StoreSourceCatalog",
     "VersionSummary",
     "close_stores",

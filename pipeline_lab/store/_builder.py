@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,6 @@ from pipeline_lab.store._engine import Repository
 from pipeline_lab.store._json import strict_json
 from pipeline_lab.store._models import (
     NAME_LENGTH,
-    PipelineNodeRecord,
     PipelineRecord,
     PipelineVersionRecord,
     utcnow,
@@ -126,13 +125,8 @@ class PipelineBuilder(Repository):
 
     def list(self) -> list[PipelineSummary]:
         """Every saved pipeline, by name."""
-        nodes = (
-            select(func.count(PipelineNodeRecord.id))
-            .where(PipelineNodeRecord.version_id == PipelineVersionRecord.id)
-            .scalar_subquery()
-        )
         query = (
-            select(PipelineRecord, nodes)
+            select(PipelineRecord, PipelineVersionRecord.node_count)
             .join(
                 PipelineVersionRecord,
                 (PipelineVersionRecord.pipeline_id == PipelineRecord.id)
@@ -150,18 +144,14 @@ class PipelineBuilder(Repository):
         """Every saved version of pipeline ``name``, oldest first."""
         with self.store.session(write=False) as session:
             record = self._require(session, name)
-            nodes = (
-                select(func.count(PipelineNodeRecord.id))
-                .where(PipelineNodeRecord.version_id == PipelineVersionRecord.id)
-                .scalar_subquery()
-            )
-            rows = session.execute(
-                select(PipelineVersionRecord, nodes)
+            versions = session.scalars(
+                select(PipelineVersionRecord)
                 .where(PipelineVersionRecord.pipeline_id == record.id)
                 .order_by(PipelineVersionRecord.version)
             )
             return [
-                VersionSummary(name, v.version, count, v.message, v.created_at) for v, count in rows
+                VersionSummary(name, v.version, v.node_count, v.message, v.created_at)
+                for v in versions
             ]
 
     def delete(self, name: str) -> None:
@@ -289,27 +279,8 @@ def _add_version(
         definition=definition,
         message=message,
         created_at=now,
-        nodes=list(_node_records(definition["nodes"])),
+        node_count=len(definition["nodes"]),
     )
     session.add(version)
     session.flush()
-    return VersionSummary(record.name, version.version, len(version.nodes), message, now)
-
-
-def _node_records(nodes: Iterable[dict[str, Any]]) -> Iterable[PipelineNodeRecord]:
-    for ordinal, data in enumerate(nodes):
-        yield PipelineNodeRecord(
-            ordinal=ordinal,
-            name=data["name"],
-            kind=data["kind"],
-            code=data.get("code"),
-            component=data.get("component"),
-            params=data.get("params", {}),
-            inputs=data.get("inputs"),
-            checks=data.get("checks", []),
-            retry=data.get("retry", {}),
-            timeout=data.get("timeout"),
-            cache=bool(data.get("cache", False)),
-            tags=data.get("tags", []),
-            position=data.get("position"),
-        )
+    return VersionSummary(record.name, version.version, version.node_count, message, now)

@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.pool import ConnectionPoolEntry
 
+    from pipeline_lab.store._liveness import Heartbeat
     from pipeline_lab.store._writer import BatchWriter
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 PG_CONNECT_TIMEOUT_S = 3
 _READ_ONLY = "pipeline_lab_read_only"
+_BUSY_TIMEOUT = "pipeline_lab_busy_timeout_ms"
 _HINT = (
     f"check {DB_URL_ENV} (any SQLAlchemy URL, e.g. postgresql+psycopg://user@host:5432/db), "
     "or unset it to use the SQLite store under PIPELINE_LAB_HOME"
@@ -67,6 +69,7 @@ class Store:
         self._url = _parse(raw)
         self.url = self._url.render_as_string(hide_password=True)
         self._writer: BatchWriter | None = None
+        self._heartbeat: Heartbeat | None = None
         self._lock = threading.Lock()
         self.engine = _open_engine(self._url, self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -83,13 +86,19 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, *, write: bool = True) -> Iterator[Session]:
+    def session(
+        self, *, write: bool = True, busy_timeout_ms: int | None = None
+    ) -> Iterator[Session]:
         """An ORM session that commits when the block succeeds and rolls back when it raises.
 
         ``write=False`` is for reads: on SQLite it takes no write lock, so it never waits for
-        writers (WAL lets readers and one writer work at once).
+        writers (WAL lets readers and one writer work at once). ``busy_timeout_ms`` bounds
+        how long a SQLite writer waits for the write lock (default 5 s).
         """
         factory = self._sessions if write else self._read_sessions
+        if busy_timeout_ms is not None:
+            engine = self.engine.execution_options(**{_BUSY_TIMEOUT: busy_timeout_ms})
+            factory = sessionmaker(engine, expire_on_commit=False)
         with factory() as session:
             try:
                 yield session
@@ -111,6 +120,16 @@ class Store:
                 self._writer = BatchWriter(self)
             return self._writer
 
+    @property
+    def heartbeat(self) -> Heartbeat:
+        """Renews the heartbeat of this process's runs in flight (started on demand)."""
+        with self._lock:
+            if self._heartbeat is None:
+                from pipeline_lab.store._liveness import Heartbeat
+
+                self._heartbeat = Heartbeat(self, settings().heartbeat_s)
+            return self._heartbeat
+
     def close(self) -> None:
         """Write what is queued, stop the writer and close every connection."""
         with self._lock:
@@ -127,7 +146,10 @@ class Store:
         # A child process must not share the parent's sockets, nor wait on its threads.
         if self._writer is not None:
             self._writer.abandon()
+        if self._heartbeat is not None:
+            self._heartbeat.abandon()
         self._writer = None
+        self._heartbeat = None
         self._lock = threading.Lock()
         self.engine.dispose(close=False)
 
@@ -245,8 +267,12 @@ def _sqlite_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
 def _sqlite_begin(connection: Connection) -> None:
     # A writer that began DEFERRED would upgrade its lock mid-transaction and could fail with
     # "database is locked" without waiting; IMMEDIATE waits (busy_timeout) for the write lock.
-    read_only = connection.get_execution_options().get(_READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+    options = connection.get_execution_options()
+    wanted = int(options.get(_BUSY_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS))
+    if connection.info.get(_BUSY_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS) != wanted:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {wanted}")
+        connection.info[_BUSY_TIMEOUT] = wanted
+    connection.exec_driver_sql("BEGIN DEFERRED" if options.get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def _open_engine(url: URL, shown: str) -> Engine:
@@ -275,7 +301,8 @@ def _open_engine(url: URL, shown: str) -> Engine:
     except (SQLAlchemyError, ValueError, TypeError) as exc:
         raise store_error(url, exc, "open") from exc
     try:
-        ensure_schema(engine, shown)
+        # Checking the revision only reads: it must not wait behind (or block) a writer.
+        ensure_schema(engine, shown, engine.execution_options(**{_READ_ONLY: True}))
     except StoreError:
         engine.dispose()
         raise

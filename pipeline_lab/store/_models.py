@@ -107,48 +107,24 @@ class PipelineVersionRecord(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    node_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     pipeline: Mapped[PipelineRecord] = relationship(back_populates="versions")
-    nodes: Mapped[list[PipelineNodeRecord]] = relationship(
-        back_populates="version",
-        order_by="PipelineNodeRecord.ordinal",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-    )
-
-
-class PipelineNodeRecord(Base):
-    """One node of one pipeline version, queryable column by column."""
-
-    __tablename__ = "pipeline_nodes"
-    __table_args__ = (UniqueConstraint("version_id", "name"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("pipeline_versions.id", ondelete="CASCADE"))
-    ordinal: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
-    kind: Mapped[str] = mapped_column(String(32))
-    code: Mapped[str | None] = mapped_column(Text)
-    component: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    inputs: Mapped[list[str] | None] = mapped_column(JSON)
-    checks: Mapped[list[str]] = mapped_column(JSON)
-    retry: Mapped[dict[str, Any]] = mapped_column(JSON)
-    timeout: Mapped[float | None] = mapped_column(Float)
-    cache: Mapped[bool] = mapped_column(Boolean)
-    tags: Mapped[list[str]] = mapped_column(JSON)
-    position: Mapped[list[float] | None] = mapped_column(JSON)
-
-    version: Mapped[PipelineVersionRecord] = relationship(back_populates="nodes")
 
 
 class RunRecord(Base):
-    """One run of a pipeline, inserted as ``running`` when it starts."""
+    """One run of a pipeline, inserted as ``running`` when it starts.
+
+    ``host``, ``pid`` and ``heartbeat_at`` tell a live run from one whose process died: the
+    run's process renews ``heartbeat_at`` while it runs, so a ``running`` run with a dead pid
+    on this host, or with an old heartbeat, is ``abandoned``.
+    """
 
     __tablename__ = "runs"
     __table_args__ = (
         Index(None, "pipeline", "started_at"),
         Index(None, "started_at"),
+        Index(None, "status"),
     )
 
     run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -164,6 +140,11 @@ class RunRecord(Base):
     setup_error: Mapped[str | None] = mapped_column(Text)
     report_errors: Mapped[dict[str, str]] = mapped_column(JSON)
     hook_errors: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None]
 
     node_runs: Mapped[list[NodeRunRecord]] = relationship(
         back_populates="run",
@@ -194,6 +175,9 @@ class NodeRunRecord(Base):
     error: Mapped[str | None] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
     timed_out: Mapped[bool] = mapped_column(Boolean)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    datasets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     run: Mapped[RunRecord] = relationship(back_populates="node_runs")
 

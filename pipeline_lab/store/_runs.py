@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from pipeline_lab.errors import StoreError
@@ -51,11 +52,23 @@ class NodeRunSummary(_JsonRecord):
     error: str | None
     traceback: str | None
     timed_out: bool
+    metrics: Mapping[str, Any] | None = None
+    checks: tuple[Mapping[str, Any], ...] = ()
+    datasets: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def from_record(cls, record: NodeRunRecord) -> NodeRunSummary:
-        values = {f.name: getattr(record, f.name) for f in fields(cls) if f.name != "name"}
-        return cls(name=record.node, **values)
+        values = {
+            f.name: getattr(record, f.name)
+            for f in fields(cls)
+            if f.name not in ("name", "checks", "datasets")
+        }
+        return cls(
+            name=record.node,
+            checks=tuple(record.checks or ()),
+            datasets=tuple(record.datasets or ()),
+            **values,
+        )
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,9 @@ class _RunFields(_JsonRecord):
     started_at: datetime
     ended_at: datetime | None
     duration_s: float | None
+    reason: str | None
+    host: str | None
+    pid: int | None
 
 
 _RUN_FIELDS = tuple(f.name for f in fields(_RunFields))
@@ -86,6 +102,8 @@ class RunDetail(_RunFields):
     """A stored run with its parameters, errors and node runs (in run order)."""
 
     params: Mapping[str, Any]
+    error: str | None
+    heartbeat_at: datetime | None
     setup_error: str | None
     report_errors: Mapping[str, str]
     hook_errors: tuple[str, ...]
@@ -96,6 +114,8 @@ class RunDetail(_RunFields):
         return cls(
             **{name: getattr(record, name) for name in _RUN_FIELDS},
             params=dict(record.params or {}),
+            error=record.error,
+            heartbeat_at=record.heartbeat_at,
             setup_error=record.setup_error,
             report_errors=dict(record.report_errors or {}),
             hook_errors=tuple(record.hook_errors or ()),
@@ -176,3 +196,64 @@ class RunRepository(Repository):
             f"run id prefix '{run_id}' is ambiguous: it matches {shown}{more}",
             hint="give more characters of the run id",
         )
+
+    def reap_abandoned(self, *, now: datetime | None = None) -> list[str]:
+        """Mark ``abandoned`` the ``running`` runs whose process is gone; their ids.
+
+        Best effort: on a store busy with a long write it gives up at once (the next call
+        will do it) instead of making the caller wait.
+        """
+        from pipeline_lab.config import settings
+        from pipeline_lab.store._liveness import dead
+
+        interval = settings().heartbeat_s
+        now = now or datetime.now(timezone.utc)
+        query = select(
+            RunRecord.run_id,
+            RunRecord.host,
+            RunRecord.pid,
+            RunRecord.started_at,
+            RunRecord.heartbeat_at,
+        ).where(RunRecord.status == "running")
+        with self.store.session(write=False) as session:
+            found = {
+                row.run_id: why
+                for row in session.execute(query)
+                if (
+                    why := dead(
+                        row.host,
+                        row.pid,
+                        row.started_at,
+                        row.heartbeat_at,
+                        this_host=HOST,
+                        interval=interval,
+                        now=now,
+                    )
+                )
+            }
+        if not found:
+            return []
+        try:
+            with self.store.session(busy_timeout_ms=200) as session:
+                for run_id, why in found.items():
+                    session.execute(
+                        update(RunRecord)
+                        .where(RunRecord.run_id == run_id, RunRecord.status == "running")
+                        .values(
+                            status="abandoned",
+                            reason=why,
+                            ended_at=now,
+                            error=_ABANDONED[why],
+                        )
+                    )
+        except StoreError:
+            return []  # locked by a long writer: reap another time
+        return sorted(found)
+
+
+HOST = socket.gethostname()
+_ABANDONED = {
+    "pid_dead": "the process running it died (killed, or its machine restarted) before it finished",
+    "heartbeat_lost": "its process stopped sending heartbeats (killed, hung, or its machine "
+    "was lost) before it finished",
+}

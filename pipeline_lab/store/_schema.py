@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
     from sqlalchemy.engine import Connection, Engine
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest migration in ``migrations/versions``; a test keeps the two in step."""
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -46,9 +46,12 @@ def alembic_config() -> Config:
     return config
 
 
-def ensure_schema(engine: Engine, shown_url: str) -> None:
-    """Upgrade the store to :data:`HEAD_REVISION` unless it is there already."""
-    with engine.connect() as connection:
+def ensure_schema(engine: Engine, shown_url: str, reader: Engine | None = None) -> None:
+    """Upgrade the store to :data:`HEAD_REVISION` unless it is there already.
+
+    ``reader`` checks the revision without a write lock (SQLite: ``BEGIN DEFERRED``).
+    """
+    with (reader or engine).connect() as connection:
         revision = current_revision(connection)
     if revision == HEAD_REVISION:
         return

@@ -37,9 +37,10 @@ _MAX_ERRORS_PER_RUN = 5
 
 @dataclass(slots=True)
 class Record:
-    """One write: a run starts (insert), a node ends (insert) or the run ends (update)."""
+    """One write: a run starts (insert), a node ends (insert), the run ends (update), or the
+    runs in flight renew their heartbeat (``row``: ``run_ids`` and ``at``)."""
 
-    kind: Literal["start", "node", "end"]
+    kind: Literal["start", "node", "end", "heartbeat"]
     run_id: str
     row: dict[str, Any]
     definition: dict[str, Any] | None = None
@@ -183,6 +184,8 @@ class BatchWriter:
                 time.sleep(0.2)
 
     def _error(self, record: Record, exc: BaseException) -> None:
+        if record.kind == "heartbeat":
+            return  # a missed beat is not a lost record; the next one will do
         errors = self._errors.setdefault(record.run_id, [])
         if len(errors) < _MAX_ERRORS_PER_RUN:
             text = reason(exc, self._store._url) if isinstance(exc, SQLAlchemyError) else str(exc)
@@ -214,6 +217,12 @@ def _apply(connection: Connection, records: Sequence[Record]) -> None:
         if record.kind == "end":
             connection.execute(
                 update(RunRecord).where(RunRecord.run_id == record.run_id).values(**record.row)
+            )
+        elif record.kind == "heartbeat":
+            connection.execute(
+                update(RunRecord)
+                .where(RunRecord.run_id.in_(record.row["run_ids"]), RunRecord.status == "running")
+                .values(heartbeat_at=record.row["at"])
             )
 
 

@@ -51,7 +51,7 @@ def test_run_json_shape_and_exit_code(good):
     assert data["pipeline"] == "flow" and data["status"] == "succeeded"
     assert list(data["nodes"]) == ["numbers", "total", "tagged"]
     for node in data["nodes"].values():
-        assert set(node) == {"status", "rows", "duration_s", "attempts", "error"}
+        assert set(node) == {"status", "rows", "duration_s", "attempts", "error", "checks"}
         assert node["status"] == "succeeded" and node["attempts"] == 1 and node["error"] is None
 
 

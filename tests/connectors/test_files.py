@@ -773,8 +773,8 @@ def test_source_filter_sink_pipeline(tmp_path: Path) -> None:
     }
     source = DatasetRef("file", str(tmp_path / "orders.csv"))
     sink = DatasetRef("file", str(tmp_path / "out/paid.parquet"))
-    assert result.node_runs["raw"].datasets == [DatasetUse(source, "input")]
-    assert result.node_runs["out"].datasets == [DatasetUse(sink, "output")]
+    assert result.node_runs["raw"].datasets == (DatasetUse(source, "input"),)
+    assert result.node_runs["out"].datasets == (DatasetUse(sink, "output"),)
     assert result.node_runs["raw"].datasets[0].dataset.facets["schema"]["amount"] == "Float64"
 
 

@@ -581,7 +581,7 @@ def test_read_rest_node_reports_its_dataset(http_api: Any) -> None:
     assert result.status == "succeeded", result.node_runs["items"].error
     assert result.outputs["cheap"]["id"].to_list() == list(range(1, 26, 2))
     dataset = DatasetRef(f"http://127.0.0.1:{http_api.port}", "/items")
-    assert result.node_runs["items"].datasets == [DatasetUse(dataset, "input")]
+    assert result.node_runs["items"].datasets == (DatasetUse(dataset, "input"),)
     assert result.node_runs["items"].datasets[0].dataset.facets["schema"]["id"] == "Int64"
 
 

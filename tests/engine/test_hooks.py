@@ -1,4 +1,5 @@
-"""Run hooks observe the run; a failing hook never kills it; a gate fails its node on purpose."""
+"""Observers follow the run's event stream; a failing one never kills it; a gate fails its
+node on purpose with a verdict."""
 
 from __future__ import annotations
 
@@ -8,32 +9,46 @@ from typing import Any
 
 import pytest
 
-from pipeline_lab import Node, NodeStatus, Pipeline, QualityGateError, RetryPolicy, RunHooks
-from pipeline_lab.engine.result import NodeRun, Run, RunResult
+from pipeline_lab import (
+    CheckResult,
+    Node,
+    NodeFinished,
+    NodeOutcome,
+    NodeRetrying,
+    NodeStarted,
+    NodeStatus,
+    Pipeline,
+    QualityGateError,
+    RetryPolicy,
+    RunFinished,
+    RunInfo,
+    RunObserver,
+    RunStarted,
+    RunStatus,
+    Verdict,
+)
 from pipeline_lab.graph import Cell
-from pipeline_lab.monitoring import MetricsHook, NodeMetrics
+from pipeline_lab.monitoring import MetricsObserver, NodeMetrics
 
 
-class Recorder:
-    """A plain object (no base class) using keyword-only arguments and ``**future``."""
-
+class Recorder(RunObserver):
     def __init__(self) -> None:
         self.events: list[tuple[Any, ...]] = []
 
-    def on_run_start(self, *, run: Run, **future: Any) -> None:
-        self.events.append(("run_start", run.pipeline.name, dict(run.params)))
+    def on_run_started(self, event: RunStarted) -> None:
+        self.events.append(("run_start", event.run.name, dict(event.run.params)))
 
-    def on_node_start(self, *, run: Run, node: Node, **future: Any) -> None:
-        self.events.append(("node_start", node.name))
+    def on_node_started(self, event: NodeStarted) -> None:
+        self.events.append(("node_start", event.node))
 
-    def on_node_end(self, *, run: Run, node: Node, result: NodeRun, **future: Any) -> None:
-        self.events.append(("node_end", node.name, result.status.value))
+    def on_node_finished(self, event: NodeFinished) -> None:
+        self.events.append(("node_end", event.node, event.outcome.status.value))
 
-    def on_run_end(self, *, run: Run, result: RunResult, **future: Any) -> None:
-        self.events.append(("run_end", result.status))
+    def on_run_finished(self, event: RunFinished) -> None:
+        self.events.append(("run_end", event.status.value))
 
 
-def test_hooks_see_the_whole_run_in_order() -> None:
+def test_observers_see_the_whole_run_in_order() -> None:
     recorder = Recorder()
     pipeline = Pipeline("p", params={"n": 2})
     pipeline.add(Node("a", code="n"))
@@ -49,7 +64,7 @@ def test_hooks_see_the_whole_run_in_order() -> None:
     ]
 
 
-def test_hooks_see_skipped_and_failed_nodes() -> None:
+def test_observers_see_skipped_and_failed_nodes() -> None:
     recorder = Recorder()
     pipeline = Pipeline("p")
     pipeline.add(Node("bad", code="1 / 0"))
@@ -65,8 +80,8 @@ def test_run_start_comes_before_setup_cells(tmp_path: Path) -> None:
     marker = tmp_path / "setup-ran"
     seen: list[bool] = []
 
-    class Observer(RunHooks):
-        def on_run_start(self, *, run: Run, **future: Any) -> None:
+    class Observer(RunObserver):
+        def on_run_started(self, event: RunStarted) -> None:
             seen.append(marker.exists())
 
     pipeline = Pipeline(
@@ -90,60 +105,60 @@ def test_observers_see_nodes_skipped_by_a_failing_setup() -> None:
     ]
 
 
-def test_hooks_get_keyword_arguments_only_and_future_ones_are_tolerated() -> None:
-    calls: dict[str, set[str]] = {}
-
-    class Strict:
-        def on_run_start(self, *, run: Run, **future: Any) -> None:
-            calls["on_run_start"] = {"run", *future}
-
-        def on_node_start(self, *, run: Run, node: Node, **future: Any) -> None:
-            calls["on_node_start"] = {"run", "node", *future}
-
-        def on_node_retry(
-            self,
-            *,
-            run: Run,
-            node: Node,
-            attempt: int,
-            error: BaseException,
-            delay: float,
-            **future: Any,
-        ) -> None:
-            calls["on_node_retry"] = {"run", "node", "attempt", "error", "delay", *future}
-
-        def on_node_end(self, *, run: Run, node: Node, result: NodeRun, **future: Any) -> None:
-            calls["on_node_end"] = {"run", "node", "result", *future}
-
-        def on_run_end(self, *, run: Run, result: RunResult, **future: Any) -> None:
-            calls["on_run_end"] = {"run", "result", *future}
-
+def test_any_callable_observes_and_events_are_frozen_and_typed() -> None:
+    """A plain function is an observer; every event is a frozen, typed value."""
+    events: list[Any] = []
     pipeline = Pipeline("p", params={"tries": []})
     pipeline.add(
         Node(
             "a",
-            code="tries.append(1)\nif len(tries) < 2:\n    raise OSError('once')",
+            code="tries.append(1)\nif len(tries) < 2:\n    raise OSError('once')\n'done'",
             retry=RetryPolicy(retries=1, delay=0.0),
         )
     )
-    result = pipeline.run(hooks=[Strict()])
-    assert result.ok
-    assert result.hook_errors == []
-    assert calls == {
-        "on_run_start": {"run"},
-        "on_node_start": {"run", "node"},
-        "on_node_retry": {"run", "node", "attempt", "error", "delay"},
-        "on_node_end": {"run", "node", "result"},
-        "on_run_end": {"run", "result"},
-    }
+    result = pipeline.run(hooks=[events.append])
+    assert result.ok and result.hook_errors == ()
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == [
+        "RunStarted",
+        "NodeStarted",
+        "NodeRetrying",
+        "NodeStarted",
+        "NodeFinished",
+        "RunFinished",
+    ]
+    started, first, retrying, second, finished, ended = events
+    assert isinstance(started.run, RunInfo) and started.run.nodes == ("a",)
+    assert all(e.run is started.run for e in events)
+    assert (first.attempt, second.attempt) == (1, 2)
+    assert isinstance(retrying, NodeRetrying) and retrying.error == "OSError: once"
+    assert isinstance(finished.outcome, NodeOutcome)
+    assert finished.outcome.attempts == 2 and finished.outcome.output == "done"
+    assert ended.status is RunStatus.SUCCEEDED and ended.result.run_id == result.run_id
+    with pytest.raises(AttributeError):
+        finished.outcome.status = NodeStatus.FAILED  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        ended.status = RunStatus.FAILED  # type: ignore[misc]
 
 
-def test_failing_hook_is_reported_and_the_run_goes_on(caplog: pytest.LogCaptureFixture) -> None:
-    class Broken(RunHooks):
-        def on_node_end(self, *, run: Run, node: Node, result: NodeRun, **future: Any) -> None:
-            raise RuntimeError(f"cannot record {node.name}")
+def test_an_object_that_is_neither_observer_nor_gate_is_refused() -> None:
+    class OldStyle:
+        def on_node_end(self, **kwargs: Any) -> None: ...
 
-        def on_run_start(self, *, run: Run, **future: Any) -> None:
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+    with pytest.raises(Exception, match="neither an observer nor a gate"):
+        pipeline.run(hooks=[OldStyle()])
+
+
+def test_failing_observer_is_reported_and_the_run_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken(RunObserver):
+        def on_node_finished(self, event: NodeFinished) -> None:
+            raise RuntimeError(f"cannot record {event.node}")
+
+        def on_run_started(self, event: RunStarted) -> None:
             raise QualityGateError("not a gate, so only reported")
 
     recorder = Recorder()
@@ -154,22 +169,24 @@ def test_failing_hook_is_reported_and_the_run_goes_on(caplog: pytest.LogCaptureF
         result = pipeline.run(hooks=[Broken(), recorder])
     assert result.status == "succeeded"
     assert result.outputs == {"a": 1, "b": 2}
-    assert result.hook_errors == [
-        "Broken.on_run_start failed: QualityGateError: not a gate, so only reported",
-        "Broken.on_node_end failed: RuntimeError: cannot record a",
-        "Broken.on_node_end failed: RuntimeError: cannot record b",
-    ]
+    assert result.hook_errors == (
+        "Broken failed on RunStarted: QualityGateError: not a gate, so only reported",
+        "Broken failed on NodeFinished: RuntimeError: cannot record a",
+        "Broken failed on NodeFinished: RuntimeError: cannot record b",
+    )
     # The other hook still saw everything.
     assert ("node_end", "b", "succeeded") in recorder.events
     assert "cannot record a" in caplog.text
 
 
-class Gate(RunHooks):
-    gate = True
+class BadDataGate:
+    """A gate: judges each succeeded node's outcome before it is final."""
 
-    def on_node_end(self, *, run: Run, node: Node, result: NodeRun, **future: Any) -> None:
-        if result.status.ok and result.output == "bad data":
-            raise QualityGateError("the data is bad", node=node.name)
+    def judge(self, run: RunInfo, node: Node, outcome: NodeOutcome) -> Verdict | None:
+        if outcome.output != "bad data":
+            return None
+        check = CheckResult(rule="not bad", passed=False, failed_rows=1, total_rows=1)
+        return Verdict(checks=(check,), error=QualityGateError("the data is bad", node=node.name))
 
 
 def test_gate_fails_its_node_and_observers_see_the_final_status() -> None:
@@ -179,24 +196,23 @@ def test_gate_fails_its_node_and_observers_see_the_final_status() -> None:
     pipeline.add(Node("b", code="a.upper()"))
     pipeline.add(Node("c", code="'good'"))
     # The observer is listed first; gates still run before it.
-    result = pipeline.run(hooks=[recorder, Gate()], executor="sequential")
+    result = pipeline.run(hooks=[recorder, BadDataGate()], executor="sequential")
     assert result.status == "failed"
     a = result.node_runs["a"]
     assert a.status is NodeStatus.FAILED
     assert a.error == "QualityGateError: the data is bad"
     assert isinstance(a.exception, QualityGateError)
+    assert a.output is None and a.checks[0].rule == "not bad" and not a.checks[0].passed
     assert result.node_runs["b"].status is NodeStatus.SKIPPED
     assert result.outputs == {"c": "good"}
     assert ("node_end", "a", "failed") in recorder.events
     assert ("node_end", "a", "succeeded") not in recorder.events
-    assert result.hook_errors == []
+    assert result.hook_errors == ()
 
 
 def test_a_gate_that_crashes_fails_its_node_closed() -> None:
-    class BuggyGate(RunHooks):
-        gate = True
-
-        def on_node_end(self, *, run: Run, node: Node, result: NodeRun, **future: Any) -> None:
+    class BuggyGate:
+        def judge(self, run: RunInfo, node: Node, outcome: NodeOutcome) -> Verdict | None:
             raise KeyError("bug in the gate")
 
     pipeline = Pipeline("p")
@@ -210,7 +226,7 @@ def test_a_gate_that_crashes_fails_its_node_closed() -> None:
 # -- metrics ------------------------------------------------------------------------------------
 
 
-def test_metrics_hook_records_each_node() -> None:
+def test_metrics_observer_records_each_node() -> None:
     pipeline = Pipeline("p")
     pipeline.setup.append(Cell("import polars as pl"))
     pipeline.add(Node("orders", code="pl.DataFrame({'a': range(10), 'b': range(10)})"))
@@ -221,8 +237,9 @@ def test_metrics_hook_records_each_node() -> None:
     pipeline.add(Node("count", code="joined.height"))
     pipeline.add(Node("bad", code="1 / 0"))
     pipeline.add(Node("after_bad", code="bad"))
-    result = pipeline.run(hooks=[MetricsHook()])
-    metrics = result.metrics
+    observer = MetricsObserver()
+    result = pipeline.run(hooks=[observer])
+    metrics = observer.metrics(result.run_id)
     assert set(metrics) == {"orders", "customers", "joined", "count", "bad"}
     joined = metrics["joined"]
     assert isinstance(joined, NodeMetrics)
@@ -236,8 +253,10 @@ def test_metrics_hook_records_each_node() -> None:
     assert metrics["joined"].to_dict()["rows_out"] == 4
 
 
-def test_metrics_hook_output_matches_frame_shape() -> None:
+def test_metrics_observer_output_matches_frame_shape() -> None:
     pipeline = Pipeline("p")
     pipeline.add(Node("f", code="__import__('pandas').DataFrame({'x': [1, 2, 3]})"))
-    result = pipeline.run(hooks=[MetricsHook()])
-    assert (result.metrics["f"].rows_out, result.metrics["f"].columns_out) == (3, 1)
+    observer = MetricsObserver()
+    result = pipeline.run(hooks=[observer])
+    metrics = observer.metrics(result.run_id)["f"]
+    assert (metrics.rows_out, metrics.columns_out) == (3, 1)

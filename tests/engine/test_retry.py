@@ -8,26 +8,17 @@ from typing import Any
 
 import pytest
 
-from pipeline_lab import Node, NodeStatus, Pipeline, RetryPolicy, RunHooks
+from pipeline_lab import Node, NodeRetrying, NodeStatus, Pipeline, RetryPolicy, RunObserver
 from pipeline_lab.engine import next_delay
 from pipeline_lab.graph import Cell
 
 
-class RetryLog(RunHooks):
+class RetryLog(RunObserver):
     def __init__(self) -> None:
         self.retries: list[tuple[str, int, str, float]] = []
 
-    def on_node_retry(
-        self,
-        *,
-        run: Any,
-        node: Node,
-        attempt: int,
-        error: BaseException,
-        delay: float,
-        **future: Any,
-    ) -> None:
-        self.retries.append((node.name, attempt, str(error), delay))
+    def on_node_retrying(self, event: NodeRetrying) -> None:
+        self.retries.append((event.node, event.attempt, event.error, event.delay))
 
 
 def flaky(fail_times: int, error: str = "ConnectionError('flaky')", **policy: Any) -> Pipeline:
@@ -50,8 +41,8 @@ def test_fails_twice_then_succeeds() -> None:
     assert result.outputs == {"fetch": 3, "after": 30}
     expected = random.Random(5)
     assert log.retries == [
-        ("fetch", 1, "flaky", next_delay(1, 0.001, 2.0, 60.0, expected)),
-        ("fetch", 2, "flaky", next_delay(2, 0.001, 2.0, 60.0, expected)),
+        ("fetch", 1, "ConnectionError: flaky", next_delay(1, 0.001, 2.0, 60.0, expected)),
+        ("fetch", 2, "ConnectionError: flaky", next_delay(2, 0.001, 2.0, 60.0, expected)),
     ]
 
 

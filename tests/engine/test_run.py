@@ -9,7 +9,15 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from pipeline_lab import Node, NodeStatus, Pipeline, PipelineDefinitionError, PipelineLabError
+from pipeline_lab import (
+    Node,
+    NodeStatus,
+    Pipeline,
+    PipelineDefinitionError,
+    PipelineLabError,
+    RunInterrupted,
+    RunStatus,
+)
 from pipeline_lab.graph import Cell
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "data" / "notebooks"
@@ -91,7 +99,9 @@ def test_result_serialization() -> None:
         "duration_s": result.node_runs["b"].duration_s,
         "attempts": 1,
         "error": None,
+        "checks": [],
     }
+    assert (data["reason"], data["error"]) == (None, None)
     assert "2 succeeded" in str(result)
 
 
@@ -179,10 +189,18 @@ def test_traceback_of_a_function_node() -> None:
     assert "pipeline_lab" not in tb
 
 
-def test_keyboard_interrupt_is_not_swallowed() -> None:
-    pipeline = chain(n="raise KeyboardInterrupt")
-    with pytest.raises(KeyboardInterrupt):
-        pipeline.run(hooks=[], executor="sequential")
+@pytest.mark.parametrize("executor", ["sequential", "threads"])
+def test_keyboard_interrupt_is_not_swallowed(executor: str) -> None:
+    """A node raising KeyboardInterrupt (a kernel interrupt) stops the run, which says so."""
+    pipeline = chain(first="1", n="raise KeyboardInterrupt", after="n")
+    with pytest.raises(RunInterrupted) as info:
+        pipeline.run(hooks=[], executor=executor)
+    assert isinstance(info.value, KeyboardInterrupt)
+    result = info.value.result
+    assert (result.status, result.reason) == (RunStatus.INTERRUPTED, "interrupt")
+    assert result.node_runs["first"].status is NodeStatus.SUCCEEDED
+    assert result.node_runs["n"].status is NodeStatus.FAILED
+    assert result.node_runs["after"].status is NodeStatus.SKIPPED
 
 
 def test_unknown_executor() -> None:
@@ -391,12 +409,16 @@ def test_unknown_subset_node(
     assert ran == []
 
 
-def test_default_hooks_without_store_run_checks_and_metrics() -> None:
+def test_default_hooks_without_store_run_checks() -> None:
     pipeline = Pipeline("p")
     pipeline.add(
         Node("a", code="__import__('polars').DataFrame({'x': [1, -1]})", checks=("x > 0",))
     )
     result = pipeline.run()
-    assert result.node_runs["a"].status is NodeStatus.FAILED
-    assert "failed for 1 of 2 rows" in (result.node_runs["a"].error or "")
-    assert set(result.metrics) == {"a"}
+    a = result.node_runs["a"]
+    assert a.status is NodeStatus.FAILED
+    assert "failed for 1 of 2 rows" in (a.error or "")
+    assert [(c.rule, c.passed, c.failed_rows, c.total_rows) for c in a.checks] == [
+        ("x > 0", False, 1, 2)
+    ]
+    assert a.checks[0].sample == ({"row": 1, "x": -1},)

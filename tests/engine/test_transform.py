@@ -9,7 +9,7 @@ import pytest
 from pipeline_lab import Node, Pipeline
 from pipeline_lab.engine import TransformationEngine
 from pipeline_lab.errors import PipelineDefinitionError
-from pipeline_lab.quality import ChecksHook
+from pipeline_lab.quality import ChecksGate
 
 
 def _chain(source: object = None) -> Pipeline:
@@ -53,7 +53,7 @@ def test_checks_need_the_value():
             params={"input": "orders", "condition": "status = 'paid'"},
         )
     )
-    result = p.run(hooks=[ChecksHook()])
+    result = p.run(hooks=[ChecksGate()])
     assert result.ok and isinstance(result.outputs["paid"], pl.DataFrame)
 
 

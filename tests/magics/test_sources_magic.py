@@ -16,8 +16,9 @@ SECRET = "pw-that-must-not-show"
 
 @pytest.fixture
 def shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    """The process's IPython shell (``display()`` publishes through it, as in a kernel)."""
-    monkeypatch.setenv("PIPELINE_LAB_STORE", "off")
+    """The process's IPython shell (``display()`` publishes through it, as in a kernel), with
+    the store on (in the test's own home): managed sources live there."""
+    monkeypatch.setenv("PIPELINE_LAB_STORE", "on")
     InteractiveShell.clear_instance()
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "pipeline_lab")

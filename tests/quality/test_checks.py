@@ -9,7 +9,7 @@ import pytest
 
 from pipeline_lab import Node, NodeStatus, Pipeline, QualityGateError
 from pipeline_lab.graph import Cell
-from pipeline_lab.quality import ChecksHook, check_issues, evaluate_check
+from pipeline_lab.quality import ChecksGate, check_issues, evaluate_check
 
 ORDERS = pl.DataFrame(
     {
@@ -24,7 +24,7 @@ def run_checked(code: str, *checks: str) -> tuple[Pipeline, object]:
     pipeline = Pipeline("p", setup=[Cell("import polars as pl\nimport pandas as pd")])
     pipeline.add(Node("out", code=code, checks=checks))
     pipeline.add(Node("after", code="out"))
-    return pipeline, pipeline.run(hooks=[ChecksHook()])
+    return pipeline, pipeline.run(hooks=[ChecksGate()])
 
 
 # -- evaluate_check -----------------------------------------------------------------------------
@@ -44,7 +44,12 @@ def run_checked(code: str, *checks: str) -> tuple[Pipeline, object]:
 )
 def test_passing_check(check: str) -> None:
     outcome = evaluate_check(ORDERS, check, node="orders")
-    assert (outcome.check, outcome.rows, outcome.failing) == (check, 4, 0)
+    assert (outcome.rule, outcome.total_rows, outcome.failed_rows, outcome.passed) == (
+        check,
+        4,
+        0,
+        True,
+    )
 
 
 def test_failing_check_counts_and_shows_failing_rows() -> None:
@@ -112,7 +117,7 @@ def test_condition_that_cannot_be_evaluated() -> None:
     ],
 )
 def test_other_frame_types(frame: object) -> None:
-    assert evaluate_check(frame, "order_id > 0", node="n").failing == 0
+    assert evaluate_check(frame, "order_id > 0", node="n").failed_rows == 0
     with pytest.raises(QualityGateError, match="failed for 2 of 4 rows"):
         evaluate_check(frame, "amount > 0", node="n")
 
@@ -151,7 +156,7 @@ def test_check_passes_in_a_run() -> None:
     _, result = run_checked("pl.DataFrame({'amount': [1, 2]})", "amount > 0", "amount < 10")
     assert result.status == "succeeded"
     outcomes = result.node_runs["out"].checks
-    assert [(o.check, o.rows, o.failing) for o in outcomes] == [
+    assert [(o.rule, o.total_rows, o.failed_rows) for o in outcomes] == [
         ("amount > 0", 2, 0),
         ("amount < 10", 2, 0),
     ]
@@ -207,13 +212,13 @@ def test_non_frame_output_is_a_clear_error(code: str, type_name: str) -> None:
 def test_node_without_checks_is_not_touched() -> None:
     pipeline = Pipeline("p")
     pipeline.add(Node("out", code="[1, 2]"))
-    result = pipeline.run(hooks=[ChecksHook()])
-    assert result.ok and result.node_runs["out"].checks == []
+    result = pipeline.run(hooks=[ChecksGate()])
+    assert result.ok and result.node_runs["out"].checks == ()
 
 
 def test_arrow_table_is_a_frame_for_checks() -> None:
     table = pa.table({"amount": [1, 2]})
-    assert evaluate_check(table, "amount > 0", node="n").rows == 2
+    assert evaluate_check(table, "amount > 0", node="n").total_rows == 2
 
 
 def test_pandas_index_is_not_a_column() -> None:

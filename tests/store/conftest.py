@@ -18,7 +18,7 @@ from pipeline_lab.store import Store
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_USERS = ("postgres", "root")
-TABLES = ("node_runs", "runs", "pipeline_nodes", "pipeline_versions", "pipelines", "data_sources")
+TABLES = ("node_runs", "runs", "pipeline_versions", "pipelines", "data_sources")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from pipeline_lab import Node, Pipeline, PipelineDefinitionError, StoreError
 from pipeline_lab.components import COMPONENTS, Component, ComponentParams, get_component
 from pipeline_lab.store import PipelineBuilder, Store
-from pipeline_lab.store._models import PipelineNodeRecord, PipelineRecord, PipelineVersionRecord
+from pipeline_lab.store._models import PipelineRecord, PipelineVersionRecord
 
 Factory = Callable[[], Pipeline]
 
@@ -68,33 +68,35 @@ def test_component_node_round_trip(store: Store, monkeypatch: pytest.MonkeyPatch
     )
     builder = PipelineBuilder(store)
     builder.create(pipeline)
-    assert builder.get("components").to_dict() == pipeline.to_dict()
-    with store.session(write=False) as session:
-        row = session.scalars(
-            select(PipelineNodeRecord).where(PipelineNodeRecord.name == "kept")
-        ).one()
-    assert (row.kind, row.component, row.params, row.inputs, row.cache) == (
+    saved = builder.get("components")
+    assert saved.to_dict() == pipeline.to_dict()
+    kept = saved.get("kept")
+    assert (kept.kind, kept.component, dict(kept.params), kept.inputs, kept.cache) == (
         "component",
         "keep_rows",
         {"where": "x > 1", "limit": 5},
-        ["numbers"],
+        ("numbers",),
         True,
     )
 
 
-def test_nodes_are_stored_column_by_column(store: Store, sales: Factory) -> None:
-    PipelineBuilder(store).create(sales())
-    with store.session(write=False) as session:
-        rows = session.scalars(
-            select(PipelineNodeRecord).order_by(PipelineNodeRecord.ordinal)
-        ).all()
-    assert [r.name for r in rows] == ["orders", "paid", "total"]
-    paid = rows[1]
-    assert paid.kind == "code" and paid.code.startswith("[o for o in orders")
-    assert paid.retry == {"retries": 2, "delay": 0.5, "factor": 3.0, "cap": 10.0}
-    assert (paid.timeout, paid.position, paid.inputs) == (30.0, [120.0, 40.5], None)
-    assert rows[2].checks == ["total > 0"]
-    assert rows[0].tags == ["source"]
+def test_every_node_field_survives_a_save(store: Store, sales: Factory) -> None:
+    builder = PipelineBuilder(store)
+    builder.create(sales())
+    saved = builder.get("sales")
+    assert list(saved.nodes) == ["orders", "paid", "total"]
+    paid = saved.get("paid")
+    assert paid.kind == "code" and (paid.code or "").startswith("[o for o in orders")
+    assert (paid.retry.retries, paid.retry.delay, paid.retry.factor, paid.retry.cap) == (
+        2,
+        0.5,
+        3.0,
+        10.0,
+    )
+    assert (paid.timeout, paid.position, paid.inputs) == (30.0, (120.0, 40.5), None)
+    assert saved.get("total").checks == ("total > 0",)
+    assert saved.get("orders").tags == ("source",)
+    assert [v.nodes for v in builder.versions("sales")] == [3]
 
 
 def test_every_save_is_a_new_version(store: Store, sales: Factory) -> None:
@@ -195,7 +197,6 @@ def test_delete_removes_every_version(store: Store, sales: Factory) -> None:
     builder.delete("sales")
     assert builder.list() == []
     assert _count(store, PipelineVersionRecord) == 0
-    assert _count(store, PipelineNodeRecord) == 0
     assert builder.create(sales()).version == 1
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from pipeline_lab import Node, Pipeline, StoreError
-from pipeline_lab.store import RunRepository, Store, StoreHook
+from pipeline_lab.store import RunRepository, Store, StoreObserver
 from pipeline_lab.store._models import RunRecord, utcnow
 
 
@@ -36,7 +36,7 @@ def _add_run(store: Store, run_id: str, pipeline: str = "p", minutes_ago: int = 
 
 
 def test_list_runs_newest_first_with_filter_and_limit(store: Store) -> None:
-    hook = StoreHook(store)
+    hook = StoreObserver(store)
     ids = []
     for name in ("a", "b", "a", "b", "a"):
         ids.append(_pipeline(name).run(hooks=[hook]).run_id)
@@ -57,7 +57,7 @@ def test_list_runs_newest_first_with_filter_and_limit(store: Store) -> None:
 
 
 def test_get_run_by_unique_prefix(store: Store) -> None:
-    result = _pipeline("p", fail=True).run(hooks=[StoreHook(store)])
+    result = _pipeline("p", fail=True).run(hooks=[StoreObserver(store)])
     runs = RunRepository(store)
     for prefix in (result.run_id, result.run_id[:6], result.run_id[:6].upper()):
         assert runs.get_run(prefix).run_id == result.run_id
@@ -79,7 +79,7 @@ def test_unknown_ambiguous_and_malformed_ids(store: Store) -> None:
 
 
 def test_records_are_json_ready(store: Store) -> None:
-    result = _pipeline("p", fail=True).run(hooks=[StoreHook(store)])
+    result = _pipeline("p", fail=True).run(hooks=[StoreObserver(store)])
     runs = RunRepository(store)
     detail = runs.get_run(result.run_id).to_dict()
     text = json.dumps(detail)  # no default=: everything must already be JSON

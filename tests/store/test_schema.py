@@ -16,7 +16,7 @@ from pipeline_lab.store import HEAD_REVISION, Store
 from pipeline_lab.store._models import Base
 from pipeline_lab.store._schema import alembic_config
 
-TABLES = {"pipelines", "pipeline_versions", "pipeline_nodes", "runs", "node_runs"}
+TABLES = {"pipelines", "pipeline_versions", "runs", "node_runs"}
 
 
 def _diffs(store: Store, metadata: MetaData) -> list[object]:
@@ -100,3 +100,57 @@ def test_alembic_check_finds_nothing_to_generate(store: Store, store_url: str) -
     config = alembic_config()
     config.set_main_option("sqlalchemy.url", store_url)
     command.check(config)
+
+
+def test_a_store_at_revision_0002_keeps_its_runs_and_node_counts(fresh_url: str) -> None:
+    """0003 adds the lifecycle columns and replaces the node table by a count, losing nothing."""
+    from alembic import command
+
+    store = Store(fresh_url)
+    config = alembic_config()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    with store.engine.begin() as conn:  # what release 0002 wrote: a version, its nodes, a run
+        conn.execute(
+            text(
+                "INSERT INTO pipelines (id, name, current_version, created_at, updated_at) "
+                "VALUES (1, 'old', 1, '2026-11-01 00:00:00+00:00', '2026-11-01 00:00:00+00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO pipeline_versions (id, pipeline_id, version, definition, message, "
+                "created_at) VALUES (1, 1, 1, :d, 'created', '2026-11-01 00:00:00+00:00')"
+            ),
+            {"d": '{"name": "old", "nodes": [{"name": "a"}, {"name": "b"}]}'},
+        )
+        for ordinal, name in enumerate("ab"):
+            conn.execute(
+                text(
+                    "INSERT INTO pipeline_nodes (version_id, ordinal, name, kind, params, "
+                    "checks, retry, cache, tags) VALUES (1, :o, :n, 'code', '{}', '[]', '{}', "
+                    ":f, '[]')"
+                ),
+                {"o": ordinal, "n": name, "f": False},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO runs (run_id, pipeline, status, source, executor, params, "
+                "started_at, report_errors, hook_errors) VALUES ('abc', 'old', 'succeeded', "
+                "'cli', 'threads', '{}', '2026-11-01 00:00:00+00:00', '{}', '[]')"
+            )
+        )
+    store.close()
+    reopened = Store(fresh_url)
+    try:
+        tables = set(inspect(reopened.engine).get_table_names())
+        assert "pipeline_nodes" not in tables
+        from pipeline_lab.store import PipelineBuilder, RunRepository
+
+        assert [v.nodes for v in PipelineBuilder(reopened).versions("old")] == [2]
+        run = RunRepository(reopened).get_run("abc")
+        assert (run.status, run.reason, run.host, run.pid) == ("succeeded", None, None, None)
+        assert _diffs(reopened, Base.metadata) == []
+    finally:
+        reopened.close()

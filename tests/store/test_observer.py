@@ -1,4 +1,4 @@
-"""StoreHook: real runs end up in the store, completely, without the nodes paying for it."""
+"""StoreObserver: real runs end up in the store, completely, without the nodes paying for it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import event, select, text
 
 from pipeline_lab import Node, Pipeline
 from pipeline_lab.graph import Cell
-from pipeline_lab.store import PipelineBuilder, RunRepository, Store, StoreHook, open_store
+from pipeline_lab.store import PipelineBuilder, RunRepository, Store, StoreObserver, open_store
 from pipeline_lab.store._models import NodeRunRecord, RunRecord
 
 Factory = Callable[[], Pipeline]
@@ -29,8 +29,8 @@ def _mixed() -> Pipeline:
 
 
 def test_a_run_is_stored_with_its_node_runs(store: Store) -> None:
-    result = _mixed().run(hooks=[StoreHook(store)], source="kernel")
-    assert result.hook_errors == []
+    result = _mixed().run(hooks=[StoreObserver(store)], source="kernel")
+    assert result.hook_errors == ()
     detail = RunRepository(store).get_run(result.run_id)
     assert (detail.pipeline, detail.status, detail.source, detail.executor) == (
         "mixed",
@@ -63,7 +63,7 @@ def test_frame_shapes_are_stored_never_values(store: Store) -> None:
     pipeline = Pipeline("frames")
     code = "import polars as pl\npl.DataFrame({'a': ['S3CR3T'] * 7, 'b': range(7)})"
     pipeline.add(Node("table", code=code))
-    result = pipeline.run(hooks=[StoreHook(store)])
+    result = pipeline.run(hooks=[StoreObserver(store)])
     node = RunRepository(store).get_run(result.run_id).node("table")
     assert (node.rows, node.columns) == (7, 2)
     with store.engine.connect() as conn:
@@ -76,7 +76,9 @@ def test_the_run_row_exists_while_the_run_is_running(store: Store) -> None:
     pipeline = Pipeline("slow")
     pipeline.add(Node.from_function(lambda: release.wait(10), name="waits"))
     done: list[object] = []
-    worker = threading.Thread(target=lambda: done.append(pipeline.run(hooks=[StoreHook(store)])))
+    worker = threading.Thread(
+        target=lambda: done.append(pipeline.run(hooks=[StoreObserver(store)]))
+    )
     worker.start()
     try:
         deadline = time.monotonic() + 10
@@ -97,10 +99,10 @@ def test_the_stored_version_is_recorded_when_the_run_matches_it(
     builder = PipelineBuilder(store)
     builder.save(sales())
     builder.save(sales())
-    saved = builder.get("sales").run(hooks=[StoreHook(store)])
+    saved = builder.get("sales").run(hooks=[StoreObserver(store)])
     changed = sales()
     changed.add(Node("extra", code="1"))
-    unsaved = changed.run(hooks=[StoreHook(store)])
+    unsaved = changed.run(hooks=[StoreObserver(store)])
     runs = RunRepository(store)
     assert runs.get_run(saved.run_id).pipeline_version == 2
     assert runs.get_run(unsaved.run_id).pipeline_version is None
@@ -109,13 +111,13 @@ def test_the_stored_version_is_recorded_when_the_run_matches_it(
 def test_setup_failures_and_report_errors_are_stored(store: Store) -> None:
     pipeline = Pipeline("setup", setup=[Cell("raise RuntimeError('no setup')", index=1)])
     pipeline.add(Node("one", code="1"))
-    detail = RunRepository(store).get_run(pipeline.run(hooks=[StoreHook(store)]).run_id)
+    detail = RunRepository(store).get_run(pipeline.run(hooks=[StoreObserver(store)]).run_id)
     assert "RuntimeError: no setup" in detail.setup_error
     assert [(n.name, n.status) for n in detail.nodes] == [("one", "skipped")]
 
     pipeline = Pipeline("reports", reports=[Cell("one + undefined_thing", index=3)])
     pipeline.add(Node("one", code="1"))
-    detail = RunRepository(store).get_run(pipeline.run(hooks=[StoreHook(store)]).run_id)
+    detail = RunRepository(store).get_run(pipeline.run(hooks=[StoreObserver(store)]).run_id)
     assert detail.status == "succeeded"
     assert "undefined_thing" in detail.report_errors["4"]
 
@@ -124,8 +126,8 @@ def test_params_json_cannot_hold_are_stored_as_text(store: Store) -> None:
     when = datetime(2026, 1, 2, tzinfo=timezone.utc)
     pipeline = Pipeline("odd", params={"when": when, "ratio": float("nan"), "ids": (1, 2)})
     pipeline.add(Node("one", code="1"))
-    result = pipeline.run(hooks=[StoreHook(store)])
-    assert result.hook_errors == []
+    result = pipeline.run(hooks=[StoreObserver(store)])
+    assert result.hook_errors == ()
     params = RunRepository(store).get_run(result.run_id).params
     assert params == {"when": when.isoformat(), "ratio": "nan", "ids": [1, 2]}
 
@@ -143,10 +145,10 @@ def test_nodes_never_wait_for_the_database(store: Store) -> None:
 
     event.listen(store.engine, "before_cursor_execute", seen)
     try:
-        result = pipeline.run(hooks=[StoreHook(store)])
+        result = pipeline.run(hooks=[StoreObserver(store)])
     finally:
         event.remove(store.engine, "before_cursor_execute", seen)
-    assert result.hook_errors == []
+    assert result.hook_errors == ()
     assert threads == {"pipeline-lab-store-writer"}
     assert len(RunRepository(store).get_run(result.run_id).nodes) == 51
 
@@ -154,7 +156,7 @@ def test_nodes_never_wait_for_the_database(store: Store) -> None:
 def test_default_hooks_store_runs_under_the_home(pipeline_lab_home: Path) -> None:
     pipeline = _mixed()
     result = pipeline.run()
-    assert result.hook_errors == []
+    assert result.hook_errors == ()
     assert (pipeline_lab_home / "pipeline_lab.db").is_file()
     assert RunRepository().get_run(result.run_id[:10]).status == "failed"
 
@@ -164,11 +166,11 @@ def test_an_unreachable_store_is_reported_and_the_run_goes_on(
 ) -> None:
     monkeypatch.setenv("PIPELINE_LAB_DB_URL", "postgresql+psycopg://u:secret@127.0.0.1:1/x")
     started = time.monotonic()
-    result = _mixed().run(hooks=[StoreHook()])
+    result = _mixed().run(hooks=[StoreObserver()])
     assert time.monotonic() - started < 10
     assert result.outputs["total"] == 6
     [error] = result.hook_errors
-    assert "StoreHook.on_run_start failed" in error and "127.0.0.1" in error
+    assert "StoreObserver failed on RunStarted" in error and "127.0.0.1" in error
     assert "secret" not in error
 
 
@@ -177,10 +179,10 @@ def test_write_failures_are_reported_not_hung(fresh_url: str) -> None:
     try:
         with store.engine.begin() as conn:
             conn.execute(text("DROP TABLE node_runs"))
-        result = _mixed().run(hooks=[StoreHook(store, flush_timeout=20)])
+        result = _mixed().run(hooks=[StoreObserver(store, flush_timeout=20)])
         assert result.outputs["total"] == 6
         [error] = result.hook_errors
-        assert "StoreHook.on_run_end failed" in error and "did not save all of run" in error
+        assert "StoreObserver failed on RunFinished" in error and "did not save all of run" in error
         assert "node_runs" in error
         # The rest of the run was written all the same.
         with store.session(write=False) as session:
@@ -202,7 +204,7 @@ def test_concurrent_writers_lose_nothing(store_url: str) -> None:
 
     def work(store: Store) -> None:
         for _ in range(5):
-            result = pipeline.run(hooks=[StoreHook(store)])
+            result = pipeline.run(hooks=[StoreObserver(store)])
             results.append(result)
             errors.extend(result.hook_errors)
 
@@ -226,7 +228,7 @@ def test_concurrent_writers_lose_nothing(store_url: str) -> None:
 def test_store_hook_opens_the_configured_store_lazily(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hook = StoreHook()
+    hook = StoreObserver()
     url = f"sqlite:///{tmp_path / 'lazy.db'}"
     monkeypatch.setenv("PIPELINE_LAB_DB_URL", url)
     assert not (tmp_path / "lazy.db").exists()

@@ -1,0 +1,95 @@
+"""A run's hooks: observers of its event stream and gates on its nodes, failures isolated.
+
+An observer that raises is logged and reported on the run (``RunResult.hook_errors``); the
+run goes on. A gate that raises fails its node (it fails closed: a gate that cannot decide
+does not vouch for the data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from pipeline_lab.engine._task import summary
+from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.events import (
+    CheckResult,
+    Gate,
+    NodeOutcome,
+    NodeStatus,
+    RunEvent,
+    RunInfo,
+    Verdict,
+)
+
+log = logging.getLogger("pipeline_lab.hooks")
+
+
+class Hooks:
+    """The observers and gates of one run."""
+
+    def __init__(self, hooks: Iterable[Any]) -> None:
+        self.gates: list[Gate] = []
+        self.observers: list[Any] = []
+        for hook in hooks:
+            if isinstance(hook, Gate):
+                self.gates.append(hook)
+            elif callable(hook):
+                self.observers.append(hook)
+            else:
+                raise PipelineDefinitionError(
+                    f"hook {hook!r} is neither an observer nor a gate",
+                    hint="an observer is called with each run event (subclass "
+                    "pipeline_lab.RunObserver); a gate has judge(run, node, outcome) -> Verdict",
+                )
+            if callable(hook) and isinstance(hook, Gate):
+                self.observers.append(hook)  # a gate may watch the run too
+        self.errors: list[str] = []
+
+    def emit(self, event: RunEvent) -> None:
+        for observer in self.observers:
+            try:
+                observer(event)
+            except Exception as exc:
+                self._report(observer, type(event).__name__, exc)
+
+    def judge(self, run: RunInfo, node: Any, outcome: NodeOutcome) -> NodeOutcome:
+        """``outcome`` after every gate's verdict: its checks, and failed if a gate says so."""
+        if not self.gates or not outcome.status.ok:
+            return outcome
+        checks: list[CheckResult] = []
+        error: BaseException | None = None
+        for gate in self.gates:
+            try:
+                verdict = gate.judge(run, node, outcome)
+            except Exception as exc:
+                verdict = Verdict(error=exc)
+            if verdict is None:
+                continue
+            checks.extend(verdict.checks)
+            if error is None and verdict.error is not None:
+                error = verdict.error
+        if error is None:
+            return outcome._replace(checks=(*outcome.checks, *checks)) if checks else outcome
+        return outcome._replace(
+            status=NodeStatus.FAILED,
+            checks=(*outcome.checks, *checks),
+            error=summary(error),
+            traceback=None,
+            exception=error,
+            output=None,
+            display=None,
+        )
+
+    def _report(self, hook: Any, event: str, exc: Exception) -> None:
+        name = getattr(hook, "__qualname__", None) or type(hook).__name__
+        message = f"{name} failed on {event}: {type(exc).__name__}: {exc}"
+        log.warning(message, exc_info=exc)
+        self.errors.append(message)
+
+
+def with_errors(result: Any, hooks: Hooks) -> Any:
+    """``result`` (a ``RunResult``) with the hook errors reported so far."""
+    return replace(result, hook_errors=tuple(hooks.errors))

@@ -1,0 +1,131 @@
+"""The globals every node of a run starts from: parameters, then what the setup cells define.
+
+Headless, they come from code (the parameters cell, then the setup cells), so a
+:class:`Namespace` crosses a process boundary as that code and is rebuilt once per run in the
+worker that receives it. In a kernel they are the kernel's live globals, which cannot leave
+the kernel's process.
+"""
+
+from __future__ import annotations
+
+import builtins
+import linecache
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline_lab.engine._params import Params
+from pipeline_lab.errors import PipelineLabError
+from pipeline_lab.graph import Cell, Node, Pipeline
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to build a run's namespace from code (what a worker process needs)."""
+
+    run_id: str
+    param_code: str | None
+    params: Mapping[str, Any]
+    """Parameter values after the run's overrides."""
+    setup: tuple[Cell, ...]
+
+
+class Namespace:
+    """A run's base globals (``values``) and its parameter values (``params``)."""
+
+    __slots__ = ("_recipe", "params", "values")
+
+    def __init__(
+        self, values: dict[str, Any], params: Mapping[str, Any], recipe: Recipe | None = None
+    ) -> None:
+        self.values = values
+        self.params = params
+        self._recipe = recipe
+
+    def parameters_of(self, node: Node) -> dict[str, Any]:
+        """The parameters a function node takes by name."""
+        wanted = node.candidate_inputs()
+        return {name: self.values[name] for name in self.params if name in wanted}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._recipe is None:
+            raise PipelineLabError(
+                "this run's nodes use the kernel's variables, which cannot leave the kernel's "
+                "process",
+                hint="run it with executor='threads' or 'sequential' in the kernel, or run the "
+                "saved notebook headless (pipeline-lab run NOTEBOOK --executor ...)",
+            )
+        return (_rebuilt, (self._recipe,))
+
+
+def kernel_namespace(
+    pipeline: Pipeline, globals_: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> Namespace:
+    """The kernel's globals, with the pipeline's parameters (overrides win)."""
+    namespace = dict(globals_)
+    values = {name: namespace.get(name, default) for name, default in pipeline.params.items()}
+    values.update(overrides)
+    namespace.update(values)
+    namespace["params"] = Params(values)
+    return Namespace(namespace, values)
+
+
+def headless_namespace(pipeline: Pipeline, overrides: Mapping[str, Any], run_id: str) -> Namespace:
+    """Run the parameters cell (the setup cells run later: :func:`run_setup`)."""
+    __tracebackhide__ = True
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    if pipeline.param_code:
+        exec_cell(Cell(pipeline.param_code, index=-1), namespace, "parameters cell")
+    values = {name: namespace.get(name, default) for name, default in pipeline.params.items()}
+    values.update(overrides)
+    namespace.update(values)
+    namespace["params"] = Params(values)
+    recipe = Recipe(run_id, pipeline.param_code, dict(values), tuple(pipeline.setup))
+    return Namespace(namespace, values, recipe)
+
+
+def run_setup(pipeline: Pipeline, namespace: Namespace) -> None:
+    """The setup cells, in notebook order (headless runs only: a kernel already ran them)."""
+    __tracebackhide__ = True
+    for cell in pipeline.setup:
+        exec_cell(cell, namespace.values, f"setup cell {cell.number}")
+
+
+def exec_cell(cell: Cell, namespace: dict[str, Any], label: str) -> None:
+    __tracebackhide__ = True
+    filename = cell.filename
+    linecache.cache[filename] = (len(cell.code), None, cell.code.splitlines(True), filename)
+    try:
+        exec(compile(cell.code, filename, "exec"), namespace)
+    except Exception as exc:
+        exc._cell = filename  # type: ignore[attr-defined]
+        if hasattr(exc, "add_note"):  # Python 3.11+
+            exc.add_note(f"(in the {label})")
+        raise
+
+
+# A worker rebuilds a run's namespace once and keeps the last few (one per recent run).
+_REBUILT: OrderedDict[str, Namespace] = OrderedDict()
+_REBUILT_LOCK = threading.Lock()
+_KEEP = 4
+
+
+def _rebuilt(recipe: Recipe) -> Namespace:
+    with _REBUILT_LOCK:
+        cached = _REBUILT.get(recipe.run_id)
+        if cached is not None:
+            return cached
+        namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        if recipe.param_code:
+            exec_cell(Cell(recipe.param_code, index=-1), namespace, "parameters cell")
+        namespace.update(recipe.params)
+        namespace["params"] = Params(recipe.params)
+        for cell in recipe.setup:
+            exec_cell(cell, namespace, f"setup cell {cell.number}")
+        rebuilt = Namespace(namespace, dict(recipe.params), recipe)
+        _REBUILT[recipe.run_id] = rebuilt
+        while len(_REBUILT) > _KEEP:
+            _REBUILT.popitem(last=False)
+        return rebuilt

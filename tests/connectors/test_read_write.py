@@ -7,6 +7,8 @@ file is an error that says so.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -102,3 +104,17 @@ def test_an_explicit_catalog_wins(orders_csv: Path, store_off: Path) -> None:
     assert connectors.read("orders", catalog=OneSource(orders_csv)).equals(ORDERS)
     written = connectors.write(ORDERS.head(1), "orders", catalog=OneSource(orders_csv))
     assert written.rows == 1 and pipeline_lab.read(str(orders_csv)).height == 1
+
+
+def test_reading_a_path_imports_neither_the_store_nor_sqlalchemy(orders_csv: Path) -> None:
+    code = (
+        "import sys\n"
+        "import pipeline_lab\n"
+        "before = set(sys.modules)\n"
+        f"pipeline_lab.read({str(orders_csv)!r})\n"
+        "heavy = ('pipeline_lab.store', 'sqlalchemy')\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -17,7 +17,6 @@ from pipeline_lab.connectors._base import (
     WriteResult,
 )
 from pipeline_lab.connectors._catalogs import (
-    NAME_PATTERN,
     SOURCE_CATALOGS,
     CatalogProvider,
     SourceCatalog,
@@ -52,7 +51,6 @@ from pipeline_lab.redact import safe_url
 
 __all__ = [
     "CONNECTORS",
-    "NAME_PATTERN",
     "SCHEMES",
     "SECRET_PROVIDERS",
     "SOURCE_CATALOGS",

@@ -102,10 +102,10 @@ def __getattr__(name: str) -> Any:
         from pipeline_lab.components.library.custom import transform
 
         return transform
-    # ``pipeline_lab.read``/``write`` know managed source names, so they live beside the
-    # store's catalog; SQLAlchemy and the connectors load on first use.
+    # The connectors' read/write (managed source names resolve through the store's catalog,
+    # which plugs itself in); the connectors load on first use.
     if name in ("read", "write"):
-        from pipeline_lab.store import _sources
+        from pipeline_lab import connectors
 
-        return getattr(_sources, name)
+        return getattr(connectors, name)
     raise AttributeError(f"module 'pipeline_lab' has no attribute {name!r}")

@@ -196,7 +196,7 @@ def _describe(exc: ValidationError, component: Component) -> str:
 
 def _shown(where: str, value: Any) -> str:
     """What a refused value may show: nothing of a credential, little of a long text."""
-    from pipeline_lab.connectors._manager import looks_secret
+    from pipeline_lab.connectors import looks_secret
 
     if any(looks_secret(part) for part in where.split(".")):
         return "value not shown: it may be a secret"

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pipeline_lab.connectors._config import DataSourceConfig, safe_url
+from pipeline_lab.connectors._config import DataSourceConfig
 from pipeline_lab.connectors._secrets import resolve_secret
 from pipeline_lab.errors import ConnectorError, PipelineLabError, TransientConnectorError
 from pipeline_lab.lineage import DatasetRef, report_dataset
+from pipeline_lab.redact import safe_url, scrub
 
 if TYPE_CHECKING:
     import polars as pl
@@ -66,6 +67,8 @@ class Connector(ABC):
     """A data source of one kind (``kind`` is its registry name)."""
 
     kind: ClassVar[str]
+    schemes: ClassVar[tuple[str, ...]] = ()
+    """The URL schemes (before any ``+driver``) this connector reads, e.g. ``("s3", "gs")``."""
     default_mode: ClassVar[WriteMode] = "append"
     """The write mode when the caller gives none (files replace, tables append)."""
 
@@ -147,6 +150,16 @@ class Connector(ABC):
         ref = self.config.secrets.get(key)
         return resolve_secret(ref, source=self.describe()) if ref else None
 
+    def scrub(self, text: str) -> str:
+        """``text`` (a driver's or a server's words) without this source's secret values."""
+        values = []
+        for key in self.config.secrets:
+            try:
+                values.append(self.secret(key))
+            except PipelineLabError:  # unresolvable, so it cannot be in the text either
+                continue
+        return scrub(text, values)
+
     # -- what each connector provides ------------------------------------------------------
     @abstractmethod
     def dataset(self, *, table: str | None = None, query: str | None = None) -> DatasetRef:
@@ -187,7 +200,7 @@ class Connector(ABC):
         if isinstance(exc, PipelineLabError):
             return exc
         kind = TransientConnectorError if self.is_transient(exc) else ConnectorError
-        message = _without_secrets(f"{type(exc).__name__}: {exc}", self)
+        message = self.scrub(f"{type(exc).__name__}: {exc}")
         where = str(dataset) if dataset is not None else self.describe()
         return kind(f"cannot {action} {where}: {message}", dataset=self.describe())
 
@@ -201,15 +214,3 @@ def _with_schema(dataset: DatasetRef, frame: Any) -> DatasetRef:
     except Exception:  # a frame whose schema cannot be listed cheaply: no facet
         return dataset
     return DatasetRef(dataset.namespace, dataset.name, {**dataset.facets, "schema": fields})
-
-
-def _without_secrets(text: str, connector: Connector) -> str:
-    """Remove any resolved secret value a driver put in its error message."""
-    for key in connector.config.secrets:
-        try:
-            value = connector.secret(key)
-        except PipelineLabError:
-            continue
-        if value and len(value) >= 3:
-            text = text.replace(value, "***")
-    return " ".join(text.split())

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline_lab.connectors._secrets import reference_forms
 from pipeline_lab.errors import ConnectorError
+from pipeline_lab.redact import safe_url
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class DataSourceConfig:
         for key, ref in self.secrets.items():
             if not isinstance(ref, str) or ":" not in ref:
                 raise ConnectorError(
-                    f"secret '{key}' must be a reference such as env:NAME or keyring:SERVICE/USER",
+                    f"secret '{key}' must be a reference such as {reference_forms()}",
                     dataset=self.safe_url,
                 )
 
@@ -53,14 +55,3 @@ class DataSourceConfig:
             "options": dict(self.options),
             "secrets": dict(self.secrets),
         }
-
-
-def safe_url(url: str) -> str:
-    """``url`` with its password (if any) masked."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()

@@ -23,17 +23,17 @@ from pipeline_lab.connectors._base import (
     WriteMode,
     WriteResult,
 )
-from pipeline_lab.connectors._config import DataSourceConfig, safe_url
-from pipeline_lab.connectors._resolve import SourceCatalog, config_for, connector_class
+from pipeline_lab.connectors._catalogs import NAME_PATTERN, SourceCatalog, unknown_source
+from pipeline_lab.connectors._config import DataSourceConfig
+from pipeline_lab.connectors._resolve import connector_class, kind_of
+from pipeline_lab.connectors._secrets import reference_forms, reference_problem
 from pipeline_lab.errors import ConnectorError, PipelineLabError
+from pipeline_lab.redact import safe_url
 
 if TYPE_CHECKING:
     import polars as pl
 
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-"""What ``pipeline_lab.read(NAME)`` recognises as a source name rather than a file path."""
 NAME_MAX = 255
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Option and query-parameter names that carry credentials (compared lower-cased, "-" as "_").
 _SECRET_NAMES = {
     "password",
@@ -78,18 +78,16 @@ def looks_secret(key: str) -> bool:
 
 
 def check_secret_reference(key: str, ref: object, *, source: str | None = None) -> None:
-    """Refuse anything but ``env:NAME`` or ``keyring:SERVICE/USER`` (never echoing the value)."""
-    scheme, _, target = ref.partition(":") if isinstance(ref, str) else ("", "", "")
-    service, slash, user = target.partition("/")
-    if (scheme == "env" and _ENV_NAME.match(target)) or (
-        scheme == "keyring" and service and slash and user
-    ):
+    """Refuse anything but a reference a secret provider resolves (never echoing the value)."""
+    problem = reference_problem(ref)
+    if problem is None:
         return
     raise ConnectorError(
-        f"secret '{key}' is not a reference: Pipeline Lab keeps where a secret is, never its value",
+        f"secret '{key}' is not a reference ({problem}): Pipeline Lab keeps where a secret is, "
+        "never its value",
         dataset=source,
-        hint=f"pass a reference, e.g. {key}=env:{_env_suggestion(key)} (an environment variable) "
-        "or keyring:SERVICE/USER",
+        hint=f"pass a reference, e.g. {key}=env:{_env_suggestion(key)} (an environment variable); "
+        f"the forms: {reference_forms()}",
     )
 
 
@@ -159,7 +157,7 @@ def source_config(
     for key, ref in secrets.items():  # before DataSourceConfig, for the hint on what to pass
         check_secret_reference(key, ref, source=safe_url(url))
     if kind is None:
-        kind = config_for(url, None, **options).kind
+        kind = kind_of(url, **options)
     connector_class(kind)  # an unknown kind fails here, listing the known ones
     return DataSourceConfig(
         kind=kind,
@@ -291,17 +289,6 @@ class ConnectionManager:
         except PipelineLabError as exc:  # a missing driver, a bad option
             return ConnectionTest(False, 0.0, str(exc))
         return connector.test()
-
-
-def unknown_source(name: str, names: builtins.list[str]) -> ConnectorError:
-    """The error for a source name nobody added, naming the closest ones."""
-    from pipeline_lab.suggest import did_you_mean
-
-    listed = f"managed sources: {', '.join(sorted(names))}" if names else "none added yet"
-    return ConnectorError(
-        f"no data source named '{name}' ({listed})",
-        hint=did_you_mean(name, names) or f"add it with: pipeline-lab sources add {name} URL",
-    )
 
 
 def _absolute(kind: str, url: str) -> str:

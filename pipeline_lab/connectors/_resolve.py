@@ -1,103 +1,132 @@
-"""From what a user writes (a URL, a path, a source name) to a connector."""
+"""From what a user writes (a URL, a path, a source name) to a connector.
+
+Two registries answer: :data:`CONNECTORS` (kind -> connector class) and :data:`SCHEMES`
+(URL scheme -> kind). A connector class declares its ``kind`` and the URL ``schemes`` it
+reads, and :func:`register_connector` puts it in both. An installed package adds its own
+under the ``pipeline_lab.connectors`` (the class) and ``pipeline_lab.url_schemes`` (its kind)
+entry-point groups::
+
+    [project.entry-points."pipeline_lab.connectors"]
+    snowflake = "acme_connectors:SnowflakeConnector"
+    [project.entry-points."pipeline_lab.url_schemes"]
+    snowflake = "acme_connectors:SnowflakeConnector.kind"
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
+from pipeline_lab.config import STORE_ENV, settings
 from pipeline_lab.connectors._base import Connector
+from pipeline_lab.connectors._catalogs import (
+    NAME_PATTERN,
+    SourceCatalog,
+    active_catalog,
+    unknown_source,
+)
 from pipeline_lab.connectors._config import DataSourceConfig
-from pipeline_lab.context import current_run
 from pipeline_lab.errors import ConnectorError
 from pipeline_lab.registry import Registry
 
-CONNECTORS: Registry[type[Connector]] = Registry(
-    "connector",
-    entry_point_group="pipeline_lab.connectors",
-    builtins=(
-        "pipeline_lab.connectors.files",
-        "pipeline_lab.connectors.http",
-        "pipeline_lab.connectors.sql",
-    ),
+# Importing each registers its connectors and their URL schemes.
+_BUILTINS = (
+    "pipeline_lab.connectors.files",
+    "pipeline_lab.connectors.http",
+    "pipeline_lab.connectors.sql",
 )
+CONNECTORS: Registry[type[Connector]] = Registry(
+    "connector", entry_point_group="pipeline_lab.connectors", builtins=_BUILTINS
+)
+SCHEMES: Registry[str] = Registry(
+    "URL scheme", entry_point_group="pipeline_lab.url_schemes", builtins=_BUILTINS
+)
+"""URL scheme (before any ``+driver``) -> the kind of connector that reads it."""
 
-# URL scheme (before any +driver) -> connector kind
-SCHEMES = {
-    "postgresql": "postgres",
-    "postgres": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "mssql": "mssql",
-    "oracle": "oracle",
-    "sqlite": "sqlite",
-    "http": "http",
-    "https": "http",
-    "file": "file",
-    "s3": "file",
-    "s3a": "file",
-    "gs": "file",
-    "gcs": "file",
-    "az": "file",
-    "abfs": "file",
-    "memory": "file",
-}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+C = TypeVar("C", bound=type[Connector])
 
 
-class SourceCatalog(Protocol):
-    """Where managed data sources are kept (the store implements it)."""
+def register_connector(cls: C) -> C:
+    """Register ``cls`` under its ``kind`` and as the reader of its URL ``schemes``.
 
-    def get_source(self, name: str) -> DataSourceConfig | None: ...
-
-    def source_names(self) -> list[str]: ...
+    Examples
+    --------
+    >>> @register_connector
+    ... class SnowflakeConnector(Connector):
+    ...     kind, schemes = "snowflake", ("snowflake",)
+    """
+    CONNECTORS.register(cls.kind, cls)
+    for scheme in cls.schemes:
+        SCHEMES.register(scheme, cls.kind)
+    return cls
 
 
 def connector_class(kind: str) -> type[Connector]:
     return CONNECTORS.get(kind)
 
 
-def config_for(
-    source: str | DataSourceConfig, catalog: SourceCatalog | None = None, **options: Any
-) -> DataSourceConfig:
-    """The configuration ``source`` stands for: a config, a URL, a path or a managed name."""
-    if isinstance(source, DataSourceConfig):
-        return source
-    if "://" in source:
-        scheme = source.split("://", 1)[0].split("+", 1)[0].lower()
-        kind = SCHEMES.get(scheme)
-        if kind is None:
-            raise ConnectorError(
-                f"no connector for URLs starting with {scheme}://",
-                hint=f"known: {', '.join(sorted(SCHEMES))}",
-            )
-        if kind == "http" and options.get("graphql"):
-            kind = "graphql"
-        return DataSourceConfig(kind=kind, url=source, options=dict(options))
-    # The runner puts the store's catalog in each node's run context, so components and code
-    # cells can name managed sources.
-    catalog = catalog if catalog is not None else current_run().catalog
-    if catalog is not None and _NAME.match(source) and not Path(source).exists():
-        config = catalog.get_source(source)
-        if config is not None:
-            return config
+def kind_of(url: str, **options: Any) -> str:
+    """The connector kind for a URL (by its scheme) or a path (``file``)."""
+    if "://" not in url:
+        return "file"
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in SCHEMES:
         from pipeline_lab.suggest import did_you_mean
 
-        names = catalog.source_names()
+        known = SCHEMES.names()
         raise ConnectorError(
-            f"no data source named '{source}' (and no file of that name)",
-            hint=did_you_mean(source, names)
-            or f"add it with: pipeline-lab sources add {source} URL"
-            + (f" (sources: {', '.join(names)})" if names else ""),
+            f"no connector for URLs starting with {scheme}://",
+            hint=f"known: {', '.join(known)}"
+            + (f"; {suggestion}" if (suggestion := did_you_mean(scheme, known)) else ""),
         )
-    return DataSourceConfig(kind="file", url=source, options=dict(options))
+    kind = SCHEMES.get(scheme)
+    if kind == "http" and options.get("graphql"):
+        return "graphql"
+    return kind
+
+
+def config_for(
+    source: str | DataSourceConfig,
+    catalog: SourceCatalog | None = None,
+    *,
+    creating: bool = False,
+    **options: Any,
+) -> DataSourceConfig:
+    """The configuration ``source`` stands for: a config, a URL, a path or a managed name.
+
+    A name is looked up in ``catalog``, by default the run's inside a run and the store's
+    outside one. With ``PIPELINE_LAB_STORE=off`` no store is opened (or created): a name is
+    then a file path, which a read (not ``creating``) refuses if there is no such file.
+    """
+    if isinstance(source, DataSourceConfig):
+        return source
+    if NAME_PATTERN.match(source) and not Path(source).exists():
+        catalog = catalog if catalog is not None else active_catalog()
+        if catalog is not None:
+            config = catalog.get_source(source)
+            if config is not None:
+                return config
+            raise unknown_source(source, catalog.source_names(), or_file=True)
+        if not creating and not settings().store_enabled:
+            raise ConnectorError(
+                f"no file named '{source}', and data source names are not looked up: "
+                f"the store, which keeps them, is off ({STORE_ENV}=off)",
+                hint=f"pass a file path or URL, or unset {STORE_ENV} to read managed sources "
+                "by name (pipeline-lab sources add NAME URL)",
+            )
+    return DataSourceConfig(kind=kind_of(source, **options), url=source, options=dict(options))
 
 
 def open_connector(
-    source: str | DataSourceConfig, catalog: SourceCatalog | None = None, **options: Any
+    source: str | DataSourceConfig,
+    catalog: SourceCatalog | None = None,
+    *,
+    creating: bool = False,
+    **options: Any,
 ) -> Connector:
-    config = config_for(source, catalog, **options)
+    """A connector on ``source`` (see :func:`config_for`); ``creating`` for a write target."""
+    config = config_for(source, catalog, creating=creating, **options)
     return connector_class(config.kind)(config)
 
 

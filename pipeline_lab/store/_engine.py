@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +15,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from pipeline_lab._deps import missing_dependency
 from pipeline_lab.config import DB_URL_ENV, settings
 from pipeline_lab.errors import StoreError
+from pipeline_lab.redact import safe_url, scrub
 from pipeline_lab.store._schema import ensure_schema
 
 if TYPE_CHECKING:
@@ -35,12 +36,6 @@ _HINT = (
     f"check {DB_URL_ENV} (any SQLAlchemy URL, e.g. postgresql+psycopg://user@host:5432/db), "
     "or unset it to use the SQLite store under PIPELINE_LAB_HOME"
 )
-# Import names whose distribution is called something else.
-_INSTALL = {
-    "psycopg": "pip install 'pipeline-lab[postgres]'",
-    "psycopg2": "pip install psycopg2-binary (or use postgresql+psycopg://, psycopg 3)",
-    "MySQLdb": "pip install mysqlclient",
-}
 _DRIVER_ALIASES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
 
@@ -206,7 +201,7 @@ def _parse(raw: str) -> URL:
         url = make_url(raw)
     except ArgumentError:
         raise StoreError(
-            f"'{_mask(raw)}' is not a database URL (expected dialect+driver://user@host/db)",
+            f"'{safe_url(raw)}' is not a database URL (expected dialect+driver://user@host/db)",
             hint=_HINT,
         ) from None
     driver = _DRIVER_ALIASES.get(url.drivername)
@@ -221,11 +216,6 @@ def _parse(raw: str) -> URL:
 
 def _is_sqlite_file(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-
-
-def _mask(raw: str) -> str:
-    """``raw`` with anything that looks like a password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", raw)
 
 
 def create_store_engine(url: URL) -> Engine:
@@ -293,10 +283,10 @@ def _open_engine(url: URL, shown: str) -> Engine:
         ) from None
     except ImportError as exc:
         package = (exc.name or "").split(".")[0]
-        line = _INSTALL.get(package, f"pip install {package}")
-        raise StoreError(
+        raise missing_dependency(
+            package,
             f"cannot open the Pipeline Lab store {shown}: its driver '{package}' is not installed",
-            hint=f"run: {line}",
+            error=StoreError,
         ) from None
     except (SQLAlchemyError, ValueError, TypeError) as exc:
         raise store_error(url, exc, "open") from exc
@@ -324,13 +314,8 @@ def store_error(url: URL, exc: BaseException, action: str) -> StoreError:
 def reason(exc: BaseException, url: URL) -> str:
     """The driver's own words for ``exc``, on one line, without the password."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    text = " ".join(line.strip() for line in str(cause).splitlines() if line.strip())
-    text = text.split(" (Background on this error")[0]
-    if url.password:
-        text = text.replace(str(url.password), "***")
-    if len(text) > 500:
-        text = text[:500] + "..."
-    return text or type(cause).__name__
+    text = str(cause).split("(Background on this error")[0]
+    return scrub(text, [url.password], limit=500) or type(cause).__name__
 
 
 def _default_port(url: URL) -> int | str:

@@ -1,28 +1,25 @@
-"""Managed data sources in the store, and the public ``read``/``write`` that know their names."""
+"""Managed data sources in the store: the catalog ``pipeline_lab.read("NAME")`` looks names up in.
+
+The store plugs its catalog into the connectors' ``SOURCE_CATALOGS`` when imported; its
+provider gives none while ``PIPELINE_LAB_STORE=off``, so a name lookup then opens and
+creates no database.
+"""
 
 from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pipeline_lab.connectors import DataSourceConfig, WriteResult
-from pipeline_lab.connectors import read as read_source
-from pipeline_lab.connectors import write as write_target
-from pipeline_lab.connectors._manager import check_source, unknown_source
+from pipeline_lab.config import settings
+from pipeline_lab.connectors import SOURCE_CATALOGS, DataSourceConfig, check_source, unknown_source
 from pipeline_lab.errors import StoreError
 from pipeline_lab.store._engine import Repository
 from pipeline_lab.store._models import DataSourceRecord, utcnow
-
-if TYPE_CHECKING:
-    import polars as pl
-
-    from pipeline_lab.connectors._base import WriteMode
 
 
 class StoreSourceCatalog(Repository):
@@ -149,73 +146,9 @@ def _config(record: DataSourceRecord) -> DataSourceConfig:
     )
 
 
-# -- the public API: a URL, a path, or a managed source's name ----------------------------
-def read(
-    source: str | DataSourceConfig,
-    *,
-    table: str | None = None,
-    query: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> pl.DataFrame:
-    """Read ``source`` into a polars DataFrame.
-
-    Parameters
-    ----------
-    source
-        A SQLAlchemy URL (``postgresql+psycopg://user@host/db``), a file path, glob or fsspec
-        URL (``data/*.csv``, ``s3://bucket/key.parquet``), an http(s) URL, or the name of a
-        managed data source (``pipeline-lab sources add NAME URL``). The store is opened only
-        to look a name up.
-    table, query, params
-        For databases: a table, or a query whose ``:name`` placeholders bind ``params``.
-    options
-        Connector options (CSV delimiter, JSON path to records, pagination, ...).
-
-    Examples
-    --------
-    >>> orders = pipeline_lab.read("warehouse", table="orders")
-    >>> recent = pipeline_lab.read("warehouse", query="SELECT * FROM orders WHERE day >= :d",
-    ...                            params={"d": "2025-01-01"})
-    >>> sales = pipeline_lab.read("data/sales_*.csv")
-    """
-    return read_source(
-        source, table=table, query=query, params=params, catalog=StoreSourceCatalog(), **options
-    )
+def store_catalog() -> StoreSourceCatalog | None:
+    """The store's catalog, or ``None`` while ``PIPELINE_LAB_STORE=off`` (nothing is opened)."""
+    return StoreSourceCatalog() if settings().store_enabled else None
 
 
-def write(
-    frame: Any,
-    target: str | DataSourceConfig,
-    *,
-    table: str | None = None,
-    mode: WriteMode | None = None,
-    key: str | builtins.list[str] | None = None,
-    **options: Any,
-) -> WriteResult:
-    """Write ``frame`` (polars, pandas or Arrow) to ``target`` atomically.
-
-    Parameters
-    ----------
-    target
-        A SQLAlchemy URL, a file path or fsspec URL, or the name of a managed data source.
-    table
-        For databases: the table, created from the frame's schema when absent.
-    mode
-        ``append``, ``replace``, ``upsert`` (on ``key``) or ``error`` (if it exists);
-        by default files are replaced and tables appended to.
-
-    Examples
-    --------
-    >>> pipeline_lab.write(report, "warehouse", table="daily_report", mode="upsert", key="day")
-    >>> pipeline_lab.write(report, "output/report.parquet")
-    """
-    return write_target(
-        frame,
-        target,
-        table=table,
-        mode=mode,
-        key=key,
-        catalog=StoreSourceCatalog(),
-        **options,
-    )
+SOURCE_CATALOGS.register("store", store_catalog)

@@ -20,8 +20,8 @@ import pipeline_lab
 from pipeline_lab import Node, Pipeline, RetryPolicy
 from pipeline_lab.components import get_component
 from pipeline_lab.connectors import DataSourceConfig, open_connector, read
-from pipeline_lab.connectors._records import lookup, records_frame
-from pipeline_lab.connectors._retry import retry_after_seconds
+from pipeline_lab.connectors.http._records import lookup, records_frame
+from pipeline_lab.connectors.http._retry import retry_after_seconds
 from pipeline_lab.errors import ConnectorError, TransientConnectorError, TransientError
 from pipeline_lab.lineage import DatasetRef, DatasetUse
 

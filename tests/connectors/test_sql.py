@@ -159,7 +159,7 @@ def test_offset_pages_by_primary_key(db_url: str, orders: str) -> None:
 def test_copy_chunks_split_rows_only_between_rows(
     pg_url: str, table_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline_lab.connectors import _sql_copy
+    from pipeline_lab.connectors.sql import _copy as _sql_copy
 
     texts = [f'line {i}\n"quoted, {i}"\n' * (i % 4) for i in range(300)]
     frame = pl.DataFrame({"id": range(300), "text": texts})
@@ -176,7 +176,7 @@ def test_copy_chunks_split_rows_only_between_rows(
 def test_copy_falls_back_to_the_cursor(
     pg_url: str, pg_orders: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline_lab.connectors import _sql_copy
+    from pipeline_lab.connectors.sql import _copy as _sql_copy
 
     def unparsable(data: bytes, schema: Any) -> pl.DataFrame:
         raise _sql_copy.Unparsable("year 0 is out of range")

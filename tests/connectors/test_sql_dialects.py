@@ -15,11 +15,11 @@ from sqlalchemy.dialects import mssql, mysql, oracle, postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
 from pipeline_lab.connectors import DataSourceConfig, open_connector
-from pipeline_lab.connectors._sql_engine import engine_for, sqlalchemy_url
-from pipeline_lab.connectors._sql_errors import is_transient
-from pipeline_lab.connectors._sql_plan import ReadPlan, statement
-from pipeline_lab.connectors._sql_types import column_type, polars_dtype, write_cast
-from pipeline_lab.connectors._sql_upsert import merge_rows, upsert_statement
+from pipeline_lab.connectors.sql._engine import engine_for, sqlalchemy_url
+from pipeline_lab.connectors.sql._errors import is_transient
+from pipeline_lab.connectors.sql._plan import ReadPlan, statement
+from pipeline_lab.connectors.sql._types import column_type, polars_dtype, write_cast
+from pipeline_lab.connectors.sql._upsert import merge_rows, upsert_statement
 from pipeline_lab.errors import ConnectorError
 
 

@@ -276,7 +276,7 @@ class ReadExcel(_FileSource):
     format = "excel"
 
     def polars_code(self) -> str | None:
-        from pipeline_lab.connectors._file_formats import excel_arguments
+        from pipeline_lab.connectors.files import excel_arguments
 
         p = self.params
         if not _plain_local(p.path) or p.source_column or any(c in p.path for c in "*?["):

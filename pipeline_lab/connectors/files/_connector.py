@@ -1,25 +1,4 @@
-"""Files: CSV/TSV, JSON, NDJSON, Parquet and Excel; local paths, globs and fsspec URLs.
-
->>> from pipeline_lab.connectors import read, write
->>> orders = read("data/orders_*.csv", separator=";", source_column="file")
->>> write(orders, "out/orders.parquet", mode="replace")
->>> write(orders, "out/by_region", partition_by=["region"], mode="replace")
-
-The format comes from the name (``.csv``, ``.tsv``, ``.json``, ``.ndjson``/``.jsonl``,
-``.parquet``, ``.xlsx``) or ``format=``. A source is a file, a glob (every match, in name
-order, into one frame) or a folder (a dataset: its data files, ``key=value`` subfolders as
-partition columns). Relative paths resolve against the current working directory.
-
-Writes are atomic: the new file is written beside the target under a hidden name, then
-renamed over it, so a crash leaves the previous file whole. Modes: ``replace`` overwrites,
-``error`` refuses an existing target, ``append`` adds rows to a CSV or NDJSON file (the
-columns must match the header), adds files to a partitioned dataset, and creates any other
-file that does not exist yet (it never rewrites a Parquet, JSON or Excel file).
-
-Remote URLs (``memory://``, ``s3://`` with s3fs, ``gs://`` with gcsfs, ...) are read by
-downloading the files to a temporary folder, then reading them as local files (eagerly);
-writes are staged locally, uploaded under a hidden key beside the target and moved there.
-"""
+"""Files as a connector: reads and atomic writes of one file, a glob or a dataset folder."""
 
 from __future__ import annotations
 
@@ -30,18 +9,23 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._base import ColumnInfo, Connector, TableInfo, WriteMode
-from pipeline_lab.connectors._config import DataSourceConfig
-from pipeline_lab.connectors._file_formats import (
+from pipeline_lab.connectors import (
+    ColumnInfo,
+    Connector,
+    DataSourceConfig,
+    TableInfo,
+    WriteMode,
+    register_connector,
+)
+from pipeline_lab.connectors.files._formats import (
     ALL_SUFFIXES,
     SUFFIXES,
     format_of,
     normalized,
     read_plan,
 )
-from pipeline_lab.connectors._file_locations import TRANSIENT_ERRNOS, Location, hidden, staged
-from pipeline_lab.connectors._file_writers import APPENDABLE, write_file, write_partitions
-from pipeline_lab.connectors._resolve import CONNECTORS
+from pipeline_lab.connectors.files._locations import TRANSIENT_ERRNOS, Location, hidden, staged
+from pipeline_lab.connectors.files._writers import APPENDABLE, write_file, write_partitions
 from pipeline_lab.errors import ConnectorError
 from pipeline_lab.lineage import DatasetRef, report_dataset
 
@@ -53,6 +37,7 @@ _SHARED = ("format", "storage_options")  # source options that apply to writes t
 _INSPECTED = 500
 
 
+@register_connector
 class FileConnector(Connector):
     """Files and folders on this machine or behind an fsspec URL.
 
@@ -70,6 +55,7 @@ class FileConnector(Connector):
     """
 
     kind = "file"
+    schemes = ("file", "memory", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
     default_mode = "replace"
 
     @classmethod
@@ -362,6 +348,3 @@ def _shaped(
             )
         plan = plan.select(columns)
     return plan if limit is None else plan.head(limit)
-
-
-CONNECTORS.register("file", FileConnector)

@@ -16,7 +16,7 @@ from pipeline_lab.errors import ConnectorError, PipelineLabError, TransientConne
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-    from pipeline_lab.connectors._base import Connector
+    from pipeline_lab.connectors import Connector
 
 _AUTH = (
     "password authentication failed",
@@ -146,12 +146,11 @@ def translate(
     exc: BaseException, connector: Connector, url: URL, action: str, where: str
 ) -> PipelineLabError:
     """``exc`` (a driver or SQLAlchemy error) as a ConnectorError that says what to do."""
-    from pipeline_lab.connectors._base import _without_secrets
-    from pipeline_lab.connectors._sql_engine import host_port
+    from pipeline_lab.connectors.sql._engine import host_port
 
     if isinstance(exc, PipelineLabError):
         return exc
-    said = _without_secrets(reason(exc), connector)
+    said = connector.scrub(reason(exc))
     server = f"the {url.get_backend_name()} server at {host_port(url)}"
     if url.get_backend_name() == "sqlite":
         server = f"the SQLite database {url.database or ':memory:'}"

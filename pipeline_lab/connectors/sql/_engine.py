@@ -13,12 +13,13 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from pipeline_lab._deps import missing_dependency
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, CursorResult, Dialect, Engine
 
-    from pipeline_lab.connectors._base import Connector
+    from pipeline_lab.connectors import Connector
 
 # What a bare scheme means: the drivers Pipeline Lab installs with its extras.
 DEFAULT_DRIVERS = {
@@ -44,13 +45,6 @@ _DRIVER_MODULES = {
     "pymssql": "pymssql",
     "oracledb": "oracledb",
     "cx_oracle": "cx_Oracle",
-}
-_EXTRAS = {
-    "postgresql": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "mssql": "mssql",
-    "oracle": "oracle",
 }
 
 _engines: dict[tuple[Any, ...], Engine] = {}
@@ -138,12 +132,11 @@ def _require_driver(url: URL) -> None:
     driver = url.get_driver_name()
     module = _DRIVER_MODULES.get(driver)
     if module is not None and importlib.util.find_spec(module.split(".")[0]) is None:
-        extra = _EXTRAS.get(url.get_backend_name())
-        line = f"pip install 'pipeline-lab[{extra}]'" if extra else f"pip install {module}"
-        raise ConnectorError(
+        raise missing_dependency(
+            module,
             f"{url.get_backend_name()}+{driver} URLs need the driver package '{module}', "
             "which is not installed",
-            hint=f"run: {line}",
+            error=ConnectorError,
         )
 
 

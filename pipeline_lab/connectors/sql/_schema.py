@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._sql_errors import driver_code
+from pipeline_lab.connectors.sql._errors import driver_code
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:

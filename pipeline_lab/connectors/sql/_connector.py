@@ -1,22 +1,4 @@
-"""Databases through SQLAlchemy: PostgreSQL, MySQL/MariaDB, SQL Server, Oracle and SQLite.
-
-Examples
---------
->>> import pipeline_lab
->>> orders = pipeline_lab.read("postgresql+psycopg://me@db:5432/shop", table="orders")
->>> recent = pipeline_lab.read(
-...     "postgresql+psycopg://me@db:5432/shop",
-...     query="SELECT * FROM orders WHERE day >= :day",
-...     params={"day": date(2025, 1, 1)},
-... )
->>> pipeline_lab.write(orders, "mysql+pymysql://me@db/shop", table="orders", mode="upsert", key="id")
-
-Read options: ``columns`` (of a table), ``limit`` and ``offset``, ``chunk_size`` (rows per
-fetch), ``partition_on`` and ``partitions`` (parallel ranges of a numeric or date key), and
-``reader`` (``"auto"``, ``"connectorx"`` or ``"driver"``). Write option: ``chunk_size``.
-Source options: ``schema`` (the default schema) and ``connect_timeout`` (seconds). The
-password is a secret reference: ``DataSourceConfig(..., secrets={"password": "env:PG_PW"})``.
-"""
+"""A SQLAlchemy database as a connector: its lineage identity, reads, writes, inspection, errors."""
 
 from __future__ import annotations
 
@@ -26,20 +8,24 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._base import ColumnInfo, Connector, TableInfo, WriteMode
-from pipeline_lab.connectors._resolve import CONNECTORS
-from pipeline_lab.connectors._sql_engine import (
-    dispose_engines,
+from pipeline_lab.connectors import (
+    ColumnInfo,
+    Connector,
+    TableInfo,
+    WriteMode,
+    register_connector,
+)
+from pipeline_lab.connectors.sql._engine import (
     engine_for,
     host_port,
     password_url,
     sqlalchemy_url,
 )
-from pipeline_lab.connectors._sql_errors import is_transient, translate
-from pipeline_lab.connectors._sql_plan import plan
-from pipeline_lab.connectors._sql_read import READ_OPTIONS, connectorx_url, frames
-from pipeline_lab.connectors._sql_schema import explain_missing, split_table, tables_in_query
-from pipeline_lab.connectors._sql_write import WRITE_OPTIONS, write_frame
+from pipeline_lab.connectors.sql._errors import is_transient, translate
+from pipeline_lab.connectors.sql._plan import plan
+from pipeline_lab.connectors.sql._read import READ_OPTIONS, connectorx_url, frames
+from pipeline_lab.connectors.sql._schema import explain_missing, split_table, tables_in_query
+from pipeline_lab.connectors.sql._write import WRITE_OPTIONS, write_frame
 from pipeline_lab.errors import ConnectorError, PipelineLabError
 from pipeline_lab.lineage import DatasetRef, report_dataset
 
@@ -59,8 +45,7 @@ _DEFAULT_SCHEMAS = {"postgresql": "public", "mssql": "dbo"}
 
 
 class SqlConnector(Connector):
-    """A database reached through SQLAlchemy (registered for postgres, mysql, mssql, oracle
-    and sqlite sources)."""
+    """A database reached through SQLAlchemy; one subclass per kind of database below."""
 
     kind = "sql"
 
@@ -303,7 +288,41 @@ def _row_estimates(connection: Any, schema: str | None) -> dict[str, int | None]
     return {str(name).lower(): None if count is None else int(count) for name, count in found}
 
 
-for _kind in ("postgres", "mysql", "mssql", "oracle", "sqlite"):
-    CONNECTORS.register(_kind, SqlConnector)
+@register_connector
+class PostgresConnector(SqlConnector):
+    """PostgreSQL (psycopg 3 unless the URL names another driver)."""
 
-__all__ = ["SqlConnector", "dispose_engines"]
+    kind = "postgres"
+    schemes = ("postgresql", "postgres")
+
+
+@register_connector
+class MySqlConnector(SqlConnector):
+    """MySQL and MariaDB (PyMySQL unless the URL names another driver)."""
+
+    kind = "mysql"
+    schemes = ("mysql", "mariadb")
+
+
+@register_connector
+class SqlServerConnector(SqlConnector):
+    """Microsoft SQL Server (pyodbc unless the URL names another driver)."""
+
+    kind = "mssql"
+    schemes = ("mssql",)
+
+
+@register_connector
+class OracleConnector(SqlConnector):
+    """Oracle Database (python-oracledb unless the URL names another driver)."""
+
+    kind = "oracle"
+    schemes = ("oracle",)
+
+
+@register_connector
+class SqliteConnector(SqlConnector):
+    """A SQLite database file (or ``sqlite://`` in memory)."""
+
+    kind = "sqlite"
+    schemes = ("sqlite",)

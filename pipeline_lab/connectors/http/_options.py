@@ -7,12 +7,12 @@ accept exactly the same names and values.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline_lab.connectors import reference_forms, reference_problem
 from pipeline_lab.errors import ConnectorError
 
 AuthKind = Literal["none", "bearer", "basic", "api_key", "oauth2"]
@@ -23,7 +23,6 @@ SECRET_OF_AUTH: dict[str, str] = {
     "oauth2": "client_secret",
 }
 """The secret each kind of authentication needs (references in ``secrets``)."""
-_REFERENCE = re.compile(r"^(env|keyring):.+$")
 
 
 def secret_problem(secrets: Any) -> str | None:
@@ -34,10 +33,10 @@ def secret_problem(secrets: Any) -> str | None:
     for key, ref in secrets.items():
         if key not in known:
             return f"unknown secret {key!r} (known: {', '.join(known)})"
-        if not isinstance(ref, str) or not _REFERENCE.match(ref):
+        if reference_problem(ref) is not None:
             return (
-                f"secret {key!r} must be a reference such as env:API_TOKEN or "
-                "keyring:SERVICE/USER, never the secret itself (it would be stored)"
+                f"secret {key!r} must be a reference such as env:API_TOKEN "
+                f"({reference_forms()}), never the secret itself (it would be stored)"
             )
     return None
 

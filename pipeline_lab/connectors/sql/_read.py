@@ -23,9 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from pipeline_lab.connectors._sql_copy import Unparsable, copies, copy_out, readable
-from pipeline_lab.connectors._sql_engine import JSON_AS_TEXT
-from pipeline_lab.connectors._sql_plan import DESCRIBED, ReadPlan, run, statement
+from pipeline_lab._deps import install_command
+from pipeline_lab.connectors.sql._copy import Unparsable, copies, copy_out, readable
+from pipeline_lab.connectors.sql._engine import JSON_AS_TEXT
+from pipeline_lab.connectors.sql._plan import DESCRIBED, ReadPlan, run, statement
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def _use_connectorx(engine: Engine, read: ReadPlan, reader: Reader) -> bool:
     elif not read.connectorx:
         why = "a result column has a type connectorx would not read without loss"
     elif importlib.util.find_spec("connectorx") is None:
-        why = "connectorx is not installed (pip install connectorx)"
+        why = f"connectorx is not installed ({install_command('connectorx')})"
     if why is not None and reader == "connectorx":
         raise ConnectorError(
             f"reader='connectorx' is not possible: {why}", hint="use reader='auto'"

@@ -15,8 +15,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._file_bad_lines import CsvDialect, guarded, recover_csv, recover_ndjson
-from pipeline_lab.connectors._file_datasets import (
+from pipeline_lab.connectors.files._bad_lines import (
+    CsvDialect,
+    guarded,
+    recover_csv,
+    recover_ndjson,
+)
+from pipeline_lab.connectors.files._datasets import (
     check_schema,
     constants,
     hive_columns,

@@ -28,17 +28,16 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._base import TableInfo
-from pipeline_lab.connectors._http_client import HttpSession, Request
-from pipeline_lab.connectors._http_options import GraphQLOptions
-from pipeline_lab.connectors._http_source import HttpSource
-from pipeline_lab.connectors._pagination import Page, Paginator
-from pipeline_lab.connectors._records import (
+from pipeline_lab.connectors import TableInfo, register_connector
+from pipeline_lab.connectors.http._client import HttpSession, Request
+from pipeline_lab.connectors.http._options import GraphQLOptions
+from pipeline_lab.connectors.http._pagination import Page, Paginator
+from pipeline_lab.connectors.http._records import (
     find_records,
     guess_records_path,
     lookup,
 )
-from pipeline_lab.connectors._resolve import CONNECTORS
+from pipeline_lab.connectors.http._source import HttpSource
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
 _SHOWN_ERRORS = 5
 
 
+@register_connector
 class GraphQLConnector(HttpSource[GraphQLOptions]):
     """A GraphQL query's records (every page of a relay connection) as one frame."""
 
@@ -199,6 +199,3 @@ class Relay(Paginator):
         body = dict(request.body)
         body["variables"] = {**body.get("variables", {}), variable: cursor}
         return replace(request, body=body)
-
-
-CONNECTORS.register("graphql", GraphQLConnector)

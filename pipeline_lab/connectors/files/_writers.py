@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pipeline_lab.connectors._file_datasets import HIVE_NULL
-from pipeline_lab.connectors._file_formats import check_options
+from pipeline_lab.connectors.files._datasets import HIVE_NULL
+from pipeline_lab.connectors.files._formats import check_options
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._sql_engine import literal_dialect
+from pipeline_lab.connectors.sql._engine import literal_dialect
 
 if TYPE_CHECKING:
     from sqlalchemy import Table

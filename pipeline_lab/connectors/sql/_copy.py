@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._sql_engine import literal_dialect, run_sql
+from pipeline_lab.connectors.sql._engine import literal_dialect, run_sql
 
 if TYPE_CHECKING:
     import polars as pl

@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._sql_copy import copies, copy_in
-from pipeline_lab.connectors._sql_engine import literal_dialect, run_sql
-from pipeline_lab.connectors._sql_schema import (
+from pipeline_lab.connectors.sql._copy import copies, copy_in
+from pipeline_lab.connectors.sql._engine import literal_dialect, run_sql
+from pipeline_lab.connectors.sql._schema import (
     check_columns,
     closest,
     listing,
@@ -28,8 +28,8 @@ from pipeline_lab.connectors._sql_schema import (
     reflect_if_exists,
     split_table,
 )
-from pipeline_lab.connectors._sql_types import column_type, dtype_family, write_cast
-from pipeline_lab.connectors._sql_upsert import merge_rows, upsert_statement
+from pipeline_lab.connectors.sql._types import column_type, dtype_family, write_cast
+from pipeline_lab.connectors.sql._upsert import merge_rows, upsert_statement
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:

@@ -13,16 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors._sql_engine import literal_dialect, run_sql
-from pipeline_lab.connectors._sql_errors import driver_code
-from pipeline_lab.connectors._sql_schema import (
+from pipeline_lab.connectors.sql._engine import literal_dialect, run_sql
+from pipeline_lab.connectors.sql._errors import driver_code
+from pipeline_lab.connectors.sql._schema import (
     check_columns,
     find_table,
     reflect,
     split_table,
     tables_in_query,
 )
-from pipeline_lab.connectors._sql_types import described_dtype, polars_dtype
+from pipeline_lab.connectors.sql._types import described_dtype, polars_dtype
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:

@@ -23,9 +23,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import httpx
 
 from pipeline_lab._backoff import next_delay
-from pipeline_lab.connectors._http_auth import Credentials
-from pipeline_lab.connectors._http_options import HttpOptions
-from pipeline_lab.connectors._retry import retry_after_seconds
+from pipeline_lab.connectors.http._auth import Credentials
+from pipeline_lab.connectors.http._options import HttpOptions
+from pipeline_lab.connectors.http._retry import retry_after_seconds
 from pipeline_lab.errors import ConnectorError, TransientConnectorError
 
 log = logging.getLogger(__name__)

@@ -16,14 +16,14 @@ from typing import Any
 
 import httpx
 
-from pipeline_lab.connectors._http_client import Request
-from pipeline_lab.connectors._http_options import (
+from pipeline_lab.connectors.http._client import Request
+from pipeline_lab.connectors.http._options import (
     CursorPagination,
     LinkPagination,
     OffsetPagination,
     PagePagination,
 )
-from pipeline_lab.connectors._records import lookup
+from pipeline_lab.connectors.http._records import lookup
 from pipeline_lab.errors import ConnectorError
 
 Page = tuple[Any, httpx.Response, list[Any]]

@@ -8,13 +8,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pipeline_lab.connectors._base import ColumnInfo, Connector, TableInfo, _without_secrets
-from pipeline_lab.connectors._config import DataSourceConfig
-from pipeline_lab.connectors._http_auth import Credentials, Token, auth_kind
-from pipeline_lab.connectors._http_client import TRANSIENT_ERRORS, HttpSession, Request, origin
-from pipeline_lab.connectors._http_options import HttpOptions, parse_options
-from pipeline_lab.connectors._pagination import Page, Paginator, walk
-from pipeline_lab.connectors._records import records_frame
+from pipeline_lab.connectors import ColumnInfo, Connector, DataSourceConfig, TableInfo
+from pipeline_lab.connectors.http._auth import Credentials, Token, auth_kind
+from pipeline_lab.connectors.http._client import TRANSIENT_ERRORS, HttpSession, Request, origin
+from pipeline_lab.connectors.http._options import HttpOptions, parse_options
+from pipeline_lab.connectors.http._pagination import Page, Paginator, walk
+from pipeline_lab.connectors.http._records import records_frame
 from pipeline_lab.errors import ConnectorError
 from pipeline_lab.lineage import DatasetRef
 
@@ -90,7 +89,7 @@ class HttpSource(Connector, Generic[OptionsT]):
             credentials,
             base_url=self.config.url,
             source=self.describe(),
-            scrub=lambda text: _without_secrets(text, self),
+            scrub=self.scrub,
             version=_version(),
         )
 

@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from pipeline_lab._deps import missing_dependency
 from pipeline_lab.errors import ConnectorError
 from pipeline_lab.lineage import DatasetRef
 
@@ -226,10 +227,11 @@ def _filesystem(url: str, scheme: str, options: dict[str, Any]) -> tuple[Any, st
         return fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
         package = _EXTRAS.get(scheme) or str(getattr(exc, "name", None) or "the fsspec backend")
-        raise ConnectorError(
+        raise missing_dependency(
+            package,
             f"{scheme}:// URLs need the optional package '{package}', which is not installed",
+            error=ConnectorError,
             dataset=url,
-            hint=f"run: pip install {package}",
         ) from exc
     except ValueError as exc:  # fsspec: "Protocol not known"
         raise ConnectorError(

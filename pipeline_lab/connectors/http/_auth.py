@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline_lab.connectors._http_options import SECRET_OF_AUTH, HttpOptions
+from pipeline_lab.connectors.http._options import SECRET_OF_AUTH, HttpOptions
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:
-    from pipeline_lab.connectors._http_client import HttpSession
+    from pipeline_lab.connectors.http._client import HttpSession
 
 Secret = Callable[[str], "str | None"]
 

@@ -2,10 +2,9 @@
 
 Inside a run, the runner chose the catalog (``current_run().catalog``: the store's, or none
 when ``PIPELINE_LAB_STORE=off``). Outside a run, the providers of :data:`SOURCE_CATALOGS`
-are asked. The store is one: it registers its catalog there when imported, as any installed
-package may under the ``pipeline_lab.source_catalogs`` entry-point group, so connectors never
-import the store; its provider gives no catalog while the store is off, so asking opens and
-creates nothing.
+are asked: the plug-ins of the ``pipeline_lab.source_catalogs`` entry-point group. The store
+is one (declared in Pipeline Lab's own ``pyproject.toml``), so connectors never name the store;
+its provider gives no catalog while the store is off, so asking opens and creates nothing.
 """
 
 from __future__ import annotations
@@ -38,11 +37,7 @@ CatalogProvider = Callable[[], "SourceCatalog | None"]
 """Gives the catalog to look names up in outside a run, or ``None`` while it is switched off."""
 
 SOURCE_CATALOGS: Registry[CatalogProvider] = Registry(
-    "source catalog",
-    entry_point_group="pipeline_lab.source_catalogs",
-    # The store plugs its catalog in when imported (a runtime plug-in, named, never imported
-    # by the domain at module level); it imports SQLAlchemy, so only on the first name lookup.
-    builtins=("pipeline_lab.store",),
+    "source catalog", entry_point_group="pipeline_lab.source_catalogs"
 )
 
 

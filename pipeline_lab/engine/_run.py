@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from pipeline_lab.connectors import active_catalog
 from pipeline_lab.context import RunContext
 from pipeline_lab.engine._driver import Driver, given_values
 from pipeline_lab.engine._executors import EXECUTORS, ExecutorOptions, open_executor
@@ -188,7 +189,7 @@ class PreparedRun:
             run_id=run.run_id,
             pipeline=self.pipeline.name,
             params=run.params,
-            catalog=_source_catalog(),
+            catalog=active_catalog(),  # resolved here, outside any run: the store's
         )
         executor = open_executor(options.executor, ExecutorOptions(options.max_workers))
         return Driver(
@@ -317,17 +318,6 @@ def plan(
                 needed.add(dep)
                 stack.append(dep)
     return [name for name in order if name in needed]
-
-
-def _source_catalog() -> Any:
-    """The store's managed data sources (opened only if a node names one)."""
-    from pipeline_lab.config import settings
-
-    if not settings().store_enabled:
-        return None
-    from pipeline_lab.store import StoreSourceCatalog
-
-    return StoreSourceCatalog()
 
 
 def _check_registered(pipeline: Pipeline) -> None:

@@ -1,8 +1,8 @@
 """Managed data sources in the store: the catalog ``pipeline_lab.read("NAME")`` looks names up in.
 
-The store plugs its catalog into the connectors' ``SOURCE_CATALOGS`` when imported; its
-provider gives none while ``PIPELINE_LAB_STORE=off``, so a name lookup then opens and
-creates no database.
+:func:`store_catalog` is the store's entry in the connectors' ``SOURCE_CATALOGS`` (declared
+as a ``pipeline_lab.source_catalogs`` entry point in ``pyproject.toml``); it gives none while
+``PIPELINE_LAB_STORE=off``, so a name lookup then opens and creates no database.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipeline_lab.config import settings
-from pipeline_lab.connectors import SOURCE_CATALOGS, DataSourceConfig, check_source, unknown_source
+from pipeline_lab.connectors import DataSourceConfig, check_source, unknown_source
 from pipeline_lab.errors import StoreError
 from pipeline_lab.store._engine import Repository
 from pipeline_lab.store._models import DataSourceRecord, utcnow
@@ -150,5 +150,3 @@ def store_catalog() -> StoreSourceCatalog | None:
     """The store's catalog, or ``None`` while ``PIPELINE_LAB_STORE=off`` (nothing is opened)."""
     return StoreSourceCatalog() if settings().store_enabled else None
 
-
-SOURCE_CATALOGS.register("store", store_catalog)

@@ -119,7 +119,7 @@ def test_sigterm_stops_the_run_and_records_it_interrupted(store_env: str, slow: 
     wait_until_slow_runs(proc, slow)
     stopped = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
+    _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 143, err
     assert time.monotonic() - stopped < 10  # not the 60 s the node sleeps
     run = latest()

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.errors import PipelineDefinitionError
@@ -40,46 +41,6 @@ class Cell:
         return analyze_cell(self.code, where=f"cell {self.number}")
 
 
-class _Nodes(dict[str, Node]):
-    """The pipeline's nodes: changing them directly (``nodes[name] = node``) drops cached edges."""
-
-    def __init__(self, nodes: Mapping[str, Node], changed: Callable[[], None]) -> None:
-        super().__init__(nodes)
-        self._changed = changed
-
-    def __setitem__(self, name: str, node: Node) -> None:
-        self._changed()
-        super().__setitem__(name, node)
-
-    def __delitem__(self, name: str) -> None:
-        self._changed()
-        super().__delitem__(name)
-
-    def __ior__(self, other: Any) -> _Nodes:  # type: ignore[override,misc]
-        self._changed()
-        return super().__ior__(other)
-
-    def pop(self, *args: Any) -> Any:
-        self._changed()
-        return super().pop(*args)
-
-    def popitem(self) -> tuple[str, Node]:
-        self._changed()
-        return super().popitem()
-
-    def clear(self) -> None:
-        self._changed()
-        super().clear()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self._changed()
-        super().update(*args, **kwargs)
-
-    def setdefault(self, name: str, node: Node) -> Node:
-        self._changed()
-        return super().setdefault(name, node)
-
-
 class Pipeline:
     """A DAG of nodes whose edges come from the names each node reads.
 
@@ -106,20 +67,17 @@ class Pipeline:
         self.param_code = param_code
         self.setup: list[Cell] = list(setup)
         self.reports: list[Cell] = list(reports)
-        self.nodes = {}
+        self._nodes: dict[str, Node] = {}
         self.duplicates: list[str] = []
         self.notices: list[str] = []
         self._deps: dict[str, tuple[str, ...]] | None = None
         self._dependents: dict[str, tuple[str, ...]] | None = None
 
     @property
-    def nodes(self) -> dict[str, Node]:
-        return self._nodes
-
-    @nodes.setter
-    def nodes(self, nodes: dict[str, Node]) -> None:
-        self._nodes = _Nodes(nodes, self._forget_edges)
-        self._forget_edges()
+    def nodes(self) -> Mapping[str, Node]:
+        """The nodes by name, in the order they were added; read-only: use :meth:`add`,
+        :meth:`remove` and :meth:`connect` to change them."""
+        return MappingProxyType(self._nodes)
 
     def _forget_edges(self) -> None:
         self._deps = self._dependents = None
@@ -131,6 +89,7 @@ class Pipeline:
     def add(self, node: Node) -> Node:
         """Add ``node``, replacing a node of the same name (re-running a cell is idempotent)."""
         self._nodes[node.name] = node
+        self._forget_edges()
         return node
 
     def node(self, func: Any = None, **options: Any) -> Any:
@@ -143,7 +102,9 @@ class Pipeline:
         return register(func) if func is not None else register
 
     def remove(self, name: str) -> Node:
-        return self._nodes.pop(self._require(name))
+        node = self._nodes.pop(self._require(name))
+        self._forget_edges()
+        return node
 
     def copy(self) -> Pipeline:
         """A shallow copy: same (immutable) nodes and cells, independent node list."""
@@ -154,7 +115,7 @@ class Pipeline:
             setup=self.setup,
             reports=self.reports,
         )
-        other.nodes = dict(self._nodes)
+        other._nodes = dict(self._nodes)
         other.duplicates = list(self.duplicates)
         return other
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import inspect
 import keyword
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError
 from pipeline_lab.graph._analysis import CellAnalysis, CompiledCell, analyze_cell, compile_cell
+from pipeline_lab.graph._extensions import component_catalog
 from pipeline_lab.graph._frozen import FrozenMapping
-
-if TYPE_CHECKING:
-    from pipeline_lab.components import Component
-
 
 CODE_FIRST_LINE = 2
 """A node's code starts on line 2 of its cell, under the ``%%pipeline`` line."""
@@ -134,7 +131,7 @@ class Node:
             return frozenset(self.inputs)
         if self.component is not None:
             try:
-                return frozenset(self.instance.input_names())
+                return frozenset(component_catalog().input_names(self))
             except PipelineLabError:
                 # Not (yet) a known component, e.g. a custom transform that a setup cell
                 # registers: its usual input parameters still give the graph its edges.
@@ -143,30 +140,15 @@ class Node:
         return self.analysis.reads
 
     def sql_parameters(self) -> frozenset[str]:
-        """Pipeline parameters a component's SQL uses as ``:name``.
-
-        A component's own ``params`` mapping (``read_sql``) binds the names it lists: those
-        are not pipeline parameters.
-        """
+        """Pipeline parameters a component's SQL uses as ``:name``."""
         if self.component is None:
             return frozenset()
-        from pipeline_lab.components import parameter_references
-
-        own = self.params.get("params")
-        bound = set(own) if isinstance(own, Mapping) else set()
-        return frozenset(
-            ref
-            for text in _strings(self.params)
-            for ref in parameter_references(text)
-            if ref not in bound
-        )
+        return component_catalog().sql_parameters(self)
 
     @cached_property
-    def instance(self) -> Component:
-        """The component this node runs, with validated parameters."""
-        from pipeline_lab.components import instantiate
-
-        return instantiate(self)
+    def instance(self) -> Any:
+        """The component this node runs, with validated parameters (from the component catalog)."""
+        return component_catalog().instantiate(self)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind}
@@ -239,15 +221,3 @@ def _declared_inputs(params: Mapping[str, Any]) -> list[str]:
         elif isinstance(value, list):
             names.extend(v for v in value if isinstance(v, str))
     return names
-
-
-def _strings(value: Any) -> Iterator[str]:
-    """Every string inside ``value`` (nested mappings and lists included)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _strings(item)

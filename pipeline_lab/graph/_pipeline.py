@@ -240,15 +240,6 @@ class Pipeline:
                 f"pipeline '{self.name}' has {len(errors)} problem(s):\n{lines}"
             )
 
-    def component_issues(self, node: Node) -> list[Issue]:
-        from pipeline_lab.components import component_issues
-
-        issues = component_issues(node)
-        if node.component in self.setup_transforms():
-            # A setup cell registers it when the pipeline runs: it is not unknown.
-            issues = [i for i in issues if i.code != "unknown-component"]
-        return issues
-
     def setup_transforms(self) -> set[str]:
         """Components the setup cells register (``@pipeline_lab.transform`` functions)."""
         names: set[str] = set()

@@ -13,6 +13,14 @@ from pipeline_lab.graph._frozen import FrozenMapping
 from pipeline_lab.graph._header import CellHeader, format_header, parse_header
 from pipeline_lab.graph._issue import Issue
 from pipeline_lab.graph._node import Node, RetryPolicy
+from pipeline_lab.graph._notebook import notebook_parameters, read_notebook, write_notebook
+from pipeline_lab.graph._patch import (
+    CellEdit,
+    InsertCell,
+    RemoveCell,
+    ReplaceCell,
+    patch_notebook,
+)
 from pipeline_lab.graph._pipeline import Cell, Pipeline
 
 __all__ = [
@@ -20,15 +28,23 @@ __all__ = [
     "NODE_LINTERS",
     "Cell",
     "CellAnalysis",
+    "CellEdit",
     "CellHeader",
     "ComponentCatalog",
     "FrozenMapping",
+    "InsertCell",
     "Issue",
     "Node",
     "NodeLinter",
     "Pipeline",
+    "RemoveCell",
+    "ReplaceCell",
     "RetryPolicy",
     "analyze_cell",
     "format_header",
+    "notebook_parameters",
     "parse_header",
+    "patch_notebook",
+    "read_notebook",
+    "write_notebook",
 ]

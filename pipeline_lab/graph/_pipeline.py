@@ -27,6 +27,8 @@ class Cell:
     code: str
     index: int = 0
     """Position in the notebook, from 0 (``number`` is what Jupyter shows, from 1)."""
+    cell_id: str | None = None
+    """The notebook cell's id (nbformat 4.5+), if it has one."""
 
     @property
     def number(self) -> int:
@@ -278,8 +280,8 @@ class Pipeline:
             "name": self.name,
             "params": dict(self.params),
             "param_code": self.param_code,
-            "setup": [{"code": c.code, "index": c.index} for c in self.setup],
-            "reports": [{"code": c.code, "index": c.index} for c in self.reports],
+            "setup": [_cell_dict(c) for c in self.setup],
+            "reports": [_cell_dict(c) for c in self.reports],
             "nodes": [node.to_dict() for node in self.nodes.values()],
         }
 
@@ -306,8 +308,20 @@ class Pipeline:
         return read_notebook(path)
 
     def to_notebook(self, path: str | Path) -> Path:
-        from pipeline_lab.graph._notebook import write_notebook
+        """Write the pipeline to the notebook at ``path``: a new one, or update it in place.
 
+        An existing notebook is patched, never rewritten: the cell of each node is found by
+        its ``cell_id`` (else by the node name in its ``%%pipeline`` line) and replaced only
+        if the node changed; a new node's cell goes right after the cell of its last
+        upstream node (else at the end); the cells of nodes that are gone are removed.
+        Markdown, outputs, the parameters, setup and report cells, and the order of
+        everything else stay as they are. See :func:`~pipeline_lab.graph.patch_notebook`.
+        """
+        from pipeline_lab.graph._notebook import write_notebook
+        from pipeline_lab.graph._sync import update_notebook
+
+        if Path(path).exists():
+            return update_notebook(self, path)
         return write_notebook(self, path)
 
     # -- running --------------------------------------------------------------------------
@@ -337,6 +351,13 @@ class Pipeline:
             hooks=hooks,
             **options,
         )
+
+
+def _cell_dict(cell: Cell) -> dict[str, Any]:
+    data: dict[str, Any] = {"code": cell.code, "index": cell.index}
+    if cell.cell_id is not None:
+        data["cell_id"] = cell.cell_id
+    return data
 
 
 def _reach(start: str, edges: Callable[[str], tuple[str, ...]]) -> set[str]:

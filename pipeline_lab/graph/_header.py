@@ -157,13 +157,16 @@ def format_header(node: Node, *, run: bool = True) -> str:
     not header options: they live in the cell (its metadata and its id).
     """
     default = RetryPolicy()
-    parts = [CELL_MAGIC, node.name]
+    parts = [CELL_MAGIC, _quote(node.name)]
     if node.component:
         parts += ["--component", node.component]
     if node.inputs is not None:
         parts += ["--inputs", *node.inputs]
     for check in node.checks:
-        parts += ["--check", _quote(check)]
+        # "--check=-x" : a value that starts with "-" would read as an option.
+        parts += (
+            [f"--check={_quote(check)}"] if check.startswith("-") else ["--check", _quote(check)]
+        )
     if node.retry.retries != default.retries:
         parts += ["--retries", str(node.retry.retries)]
     if node.retry.delay != default.delay:

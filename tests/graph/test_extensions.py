@@ -53,6 +53,34 @@ def test_validate_finds_component_and_check_problems_with_nothing_imported_befor
     ]
 
 
+VALIDATE_FROM_MANY_THREADS = """
+import threading
+from pipeline_lab.graph import Node, Pipeline
+p = Pipeline("p")
+p.add(Node("src", code="1", checks=("amount >",)))
+p.add(Node("f", component="filtr", params={"input": "src", "condition": "a > 1"}))
+barrier = threading.Barrier(16)
+seen = []
+def ask():
+    barrier.wait()
+    seen.append(tuple(i.code for i in p.validate()))
+threads = [threading.Thread(target=ask) for _ in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(sorted(set(seen)), len(seen))
+"""
+
+
+def test_the_first_validations_race_and_all_see_every_linter() -> None:
+    """Many threads ask at once in a fresh process: none sees a half-loaded registry."""
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", VALIDATE_FROM_MANY_THREADS], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "[('bad-check', 'unknown-component')] 16"
+
+
 @pytest.fixture
 def linter() -> Iterator[list[Any]]:
     """A plug-in linter that flags nodes tagged 'todo'; the calls it got are recorded."""

@@ -80,6 +80,7 @@ HEADER_CASES = [
         id="check-with-both-quotes",
     ),
     pytest.param(Node("a", code="1", checks=("price > $1",)), "checks", id="check-with-dollar"),
+    pytest.param(Node("a", code="1", checks=("-amount<0",)), "checks", id="check-like-an-option"),
     pytest.param(
         Node("a", code="1", retry=RetryPolicy(retries=3, delay=0.25)), "retry", id="retry"
     ),

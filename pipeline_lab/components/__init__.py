@@ -6,6 +6,7 @@ through the ``pipeline_lab.components`` entry-point group.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline_lab.components._base import (
@@ -21,10 +22,11 @@ from pipeline_lab.components._expressions import (
     sql_expr,
 )
 from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.graph import COMPONENT_CATALOGS, NODE_LINTERS, Issue
 from pipeline_lab.registry import Registry
 
 if TYPE_CHECKING:
-    from pipeline_lab.graph import Issue, Node
+    from pipeline_lab.graph import Node, Pipeline
 
 C = TypeVar("C", bound=type[Component])
 
@@ -57,7 +59,6 @@ def instantiate(node: Node) -> Component:
 
 def component_issues(node: Node) -> list[Issue]:
     """Problems with a component node: unknown component, bad parameters."""
-    from pipeline_lab.graph import Issue
     from pipeline_lab.suggest import did_you_mean
 
     names = component_names()
@@ -75,6 +76,56 @@ def component_issues(node: Node) -> list[Issue]:
     except PipelineDefinitionError as exc:
         return [Issue("bad-parameters", exc.message, node.name, exc.hint)]
     return []
+
+
+class _Catalog:
+    """The library as the graph sees it: registered in ``graph.COMPONENT_CATALOGS``."""
+
+    def instantiate(self, node: Node) -> Component:
+        return instantiate(node)
+
+    def input_names(self, node: Node) -> tuple[str, ...]:
+        component: Component = node.instance  # cached on the node
+        return component.input_names()
+
+    def sql_parameters(self, node: Node) -> frozenset[str]:
+        # A component's own ``params`` mapping (``read_sql``) binds the names it lists:
+        # those are not pipeline parameters.
+        own = node.params.get("params")
+        bound = set(own) if isinstance(own, Mapping) else set()
+        return frozenset(
+            ref
+            for text in _strings(node.params)
+            for ref in parameter_references(text)
+            if ref not in bound
+        )
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside ``value`` (nested mappings and lists included)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def _lint(node: Node, pipeline: Pipeline) -> list[Issue]:
+    """Component problems for ``Pipeline.validate()``: registered in ``graph.NODE_LINTERS``."""
+    if node.component is None:
+        return []
+    issues = component_issues(node)
+    if node.component in pipeline.setup_transforms():
+        # A setup cell registers it when the pipeline runs: it is not unknown.
+        issues = [i for i in issues if i.code != "unknown-component"]
+    return issues
+
+
+COMPONENT_CATALOGS.register("components", _Catalog())
+NODE_LINTERS.register("components", _lint)
 
 
 def infer_types(frame: Any, sample: int = 10_000, min_confidence: float = 0.5) -> list[Any]:

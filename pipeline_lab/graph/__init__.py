@@ -3,20 +3,48 @@
 from __future__ import annotations
 
 from pipeline_lab.graph._analysis import CellAnalysis, analyze_cell
+from pipeline_lab.graph._extensions import (
+    COMPONENT_CATALOGS,
+    NODE_LINTERS,
+    ComponentCatalog,
+    NodeLinter,
+)
+from pipeline_lab.graph._frozen import FrozenMapping
 from pipeline_lab.graph._header import CellHeader, format_header, parse_header
+from pipeline_lab.graph._issue import Issue
 from pipeline_lab.graph._node import Node, RetryPolicy
+from pipeline_lab.graph._notebook import notebook_parameters, read_notebook, write_notebook
+from pipeline_lab.graph._patch import (
+    CellEdit,
+    InsertCell,
+    RemoveCell,
+    ReplaceCell,
+    patch_notebook,
+)
 from pipeline_lab.graph._pipeline import Cell, Pipeline
-from pipeline_lab.graph._validate import Issue
 
 __all__ = [
+    "COMPONENT_CATALOGS",
+    "NODE_LINTERS",
     "Cell",
     "CellAnalysis",
+    "CellEdit",
     "CellHeader",
+    "ComponentCatalog",
+    "FrozenMapping",
+    "InsertCell",
     "Issue",
     "Node",
+    "NodeLinter",
     "Pipeline",
+    "RemoveCell",
+    "ReplaceCell",
     "RetryPolicy",
     "analyze_cell",
     "format_header",
+    "notebook_parameters",
     "parse_header",
+    "patch_notebook",
+    "read_notebook",
+    "write_notebook",
 ]

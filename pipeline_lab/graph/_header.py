@@ -24,7 +24,8 @@ def _build_parser() -> _Parser:
         add_help=False,
         allow_abbrev=False,
         usage="%(prog)s NAME [--inputs NODE ...] [--check EXPR]... [--retries N] [--retry-delay S]\n"
-        "                  [--timeout S] [--no-run] [--tags TAG ...] [--component KIND]",
+        "                  [--retry-backoff F] [--retry-max-delay S] [--timeout S] [--cache]\n"
+        "                  [--no-run] [--tags TAG ...] [--component KIND]",
     )
     parser.add_argument(
         "name", help="node name (a Python identifier); the cell's output is bound to it"
@@ -41,17 +42,40 @@ def _build_parser() -> _Parser:
         help="SQL condition every output row must satisfy",
     )
     parser.add_argument(
-        "--retries", type=int, default=0, metavar="N", help="retry a failing node N times"
+        "--retries",
+        type=int,
+        default=RetryPolicy.retries,
+        metavar="N",
+        help="retry a failing node N times",
     )
     parser.add_argument(
         "--retry-delay",
         type=float,
-        default=1.0,
+        default=RetryPolicy.delay,
         metavar="S",
         help="base delay of the exponential backoff",
     )
     parser.add_argument(
+        "--retry-backoff",
+        type=float,
+        default=RetryPolicy.factor,
+        metavar="F",
+        help="each retry may wait F times longer than the one before",
+    )
+    parser.add_argument(
+        "--retry-max-delay",
+        type=float,
+        default=RetryPolicy.cap,
+        metavar="S",
+        help="no retry waits longer than S seconds",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=None, metavar="S", help="fail the node after S seconds"
+    )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="the output may be reused while the node and its inputs stay the same",
     )
     parser.add_argument(
         "--no-run", action="store_true", help="register the node without running it"
@@ -89,6 +113,16 @@ def parse_header(line: str, body: str) -> CellHeader:
     args = _PARSER.parse_args(argv)
     if args.retries < 0:
         raise PipelineDefinitionError("--retries must be >= 0", node=args.name)
+    if args.retry_delay < 0:
+        raise PipelineDefinitionError("--retry-delay must be >= 0 seconds", node=args.name)
+    if args.retry_backoff < 1:
+        raise PipelineDefinitionError(
+            "--retry-backoff must be >= 1",
+            node=args.name,
+            hint="1 waits the same before every retry; 2 doubles the wait each time",
+        )
+    if args.retry_max_delay < 0:
+        raise PipelineDefinitionError("--retry-max-delay must be >= 0 seconds", node=args.name)
     if args.timeout is not None and args.timeout <= 0:
         raise PipelineDefinitionError("--timeout must be > 0 seconds", node=args.name)
     params: dict[str, object] = {}
@@ -103,28 +137,50 @@ def parse_header(line: str, body: str) -> CellHeader:
         params=params,
         inputs=tuple(args.inputs) if args.inputs is not None else None,
         checks=tuple(args.check),
-        retry=RetryPolicy(retries=args.retries, delay=args.retry_delay),
+        retry=RetryPolicy(
+            retries=args.retries,
+            delay=args.retry_delay,
+            factor=args.retry_backoff,
+            cap=args.retry_max_delay,
+        ),
         timeout=args.timeout,
+        cache=args.cache,
         tags=tuple(args.tags),
     )
     return CellHeader(node=node, run=not args.no_run)
 
 
-def format_header(node: Node) -> str:
-    """The ``%%pipeline`` line that :func:`parse_header` reads back as ``node``."""
-    parts = [CELL_MAGIC, node.name]
+def format_header(node: Node, *, run: bool = True) -> str:
+    """The ``%%pipeline`` line that :func:`parse_header` reads back as ``node``.
+
+    Every option that differs from its default is written. ``position`` and ``cell_id`` are
+    not header options: they live in the cell (its metadata and its id).
+    """
+    default = RetryPolicy()
+    parts = [CELL_MAGIC, _quote(node.name)]
     if node.component:
         parts += ["--component", node.component]
     if node.inputs is not None:
         parts += ["--inputs", *node.inputs]
     for check in node.checks:
-        parts += ["--check", _quote(check)]
-    if node.retry.retries:
+        # "--check=-x" : a value that starts with "-" would read as an option.
+        parts += (
+            [f"--check={_quote(check)}"] if check.startswith("-") else ["--check", _quote(check)]
+        )
+    if node.retry.retries != default.retries:
         parts += ["--retries", str(node.retry.retries)]
-    if node.retry.delay != RetryPolicy().delay:
+    if node.retry.delay != default.delay:
         parts += ["--retry-delay", _number(node.retry.delay)]
+    if node.retry.factor != default.factor:
+        parts += ["--retry-backoff", _number(node.retry.factor)]
+    if node.retry.cap != default.cap:
+        parts += ["--retry-max-delay", _number(node.retry.cap)]
     if node.timeout is not None:
         parts += ["--timeout", _number(node.timeout)]
+    if node.cache:
+        parts.append("--cache")
+    if not run:
+        parts.append("--no-run")
     if node.tags:
         parts += ["--tags", *map(_quote, node.tags)]
     return " ".join(parts)
@@ -136,10 +192,10 @@ def _number(value: float) -> str:
     return short if float(short) == value else repr(float(value))
 
 
-def cell_source(node: Node) -> str:
+def cell_source(node: Node, *, run: bool = True) -> str:
     """The whole ``%%pipeline`` cell that defines ``node``: header, then code or YAML."""
     body = dump_yaml(dict(node.params)).rstrip() if node.component else node.code or ""
-    return f"{format_header(node)}\n{body}"
+    return f"{format_header(node, run=run)}\n{body}"
 
 
 def _quote(text: str) -> str:

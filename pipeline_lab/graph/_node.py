@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import inspect
 import keyword
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pipeline_lab.errors import PipelineLabError
+from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError
 from pipeline_lab.graph._analysis import CellAnalysis, CompiledCell, analyze_cell, compile_cell
-
-if TYPE_CHECKING:
-    from pipeline_lab.components import Component
-
+from pipeline_lab.graph._extensions import component_catalog
+from pipeline_lab.graph._frozen import FrozenMapping
 
 CODE_FIRST_LINE = 2
 """A node's code starts on line 2 of its cell, under the ``%%pipeline`` line."""
@@ -35,12 +33,14 @@ class Node:
     """One node: ``code`` (a cell body), ``component`` (a library component) or ``func``.
 
     ``inputs`` overrides the inputs found in the code (``--inputs``); ``None`` means "infer".
+    A node is a value: equal to a node with equal fields and hashable (``params`` is kept as
+    a read-only :class:`FrozenMapping`; a function node compares its ``func`` by identity).
     """
 
     name: str
     code: str | None = None
     component: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=FrozenMapping)
     inputs: tuple[str, ...] | None = None
     checks: tuple[str, ...] = ()
     retry: RetryPolicy = RetryPolicy()
@@ -48,7 +48,30 @@ class Node:
     cache: bool = False
     tags: tuple[str, ...] = ()
     position: tuple[float, float] | None = None
-    func: Callable[..., Any] | None = field(default=None, compare=False)
+    """Where the visual builder draws the node; kept in its cell's ``metadata.pipeline_lab``."""
+    cell_id: str | None = None
+    """The id of the notebook cell that defines the node (nbformat 4.5+), if it has one."""
+    func: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        # Lists where tuples belong (a caller's ``inputs=["a"]``) would make the node unhashable.
+        if not isinstance(self.params, FrozenMapping):
+            object.__setattr__(self, "params", FrozenMapping(self.params))
+        for name in ("inputs", "checks", "tags"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            elif value is not None and not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+        if self.position is not None and not (
+            isinstance(self.position, tuple) and all(type(v) is float for v in self.position)
+        ):
+            object.__setattr__(self, "position", _position(self.position, self.name))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Without what it computed: compiled code cannot be pickled, and a task that carries
+        # the node to another process recomputes it there.
+        return {k: v for k, v in self.__dict__.items() if k not in _CACHED}
 
     @classmethod
     def from_function(
@@ -108,7 +131,7 @@ class Node:
             return frozenset(self.inputs)
         if self.component is not None:
             try:
-                return frozenset(self.instance.input_names())
+                return frozenset(component_catalog().input_names(self))
             except PipelineLabError:
                 # Not (yet) a known component, e.g. a custom transform that a setup cell
                 # registers: its usual input parameters still give the graph its edges.
@@ -117,30 +140,15 @@ class Node:
         return self.analysis.reads
 
     def sql_parameters(self) -> frozenset[str]:
-        """Pipeline parameters a component's SQL uses as ``:name``.
-
-        A component's own ``params`` mapping (``read_sql``) binds the names it lists: those
-        are not pipeline parameters.
-        """
+        """Pipeline parameters a component's SQL uses as ``:name``."""
         if self.component is None:
             return frozenset()
-        from pipeline_lab.components import parameter_references
-
-        own = self.params.get("params")
-        bound = set(own) if isinstance(own, Mapping) else set()
-        return frozenset(
-            ref
-            for text in _strings(self.params)
-            for ref in parameter_references(text)
-            if ref not in bound
-        )
+        return component_catalog().sql_parameters(self)
 
     @cached_property
-    def instance(self) -> Component:
-        """The component this node runs, with validated parameters."""
-        from pipeline_lab.components import instantiate
-
-        return instantiate(self)
+    def instance(self) -> Any:
+        """The component this node runs, with validated parameters (from the component catalog)."""
+        return component_catalog().instantiate(self)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind}
@@ -163,6 +171,8 @@ class Node:
             data["cache"] = True
         if self.tags:
             data["tags"] = list(self.tags)
+        if self.cell_id is not None:
+            data["cell_id"] = self.cell_id
         return data
 
     @classmethod
@@ -173,15 +183,30 @@ class Node:
             name=data["name"],
             code=data.get("code"),
             component=data.get("component"),
-            params=dict(data.get("params") or {}),
+            params=data.get("params") or {},
             inputs=tuple(inputs) if inputs is not None else None,
             checks=tuple(data.get("checks") or ()),
             retry=RetryPolicy(**data.get("retry", {})),
             timeout=data.get("timeout"),
             cache=bool(data.get("cache", False)),
             tags=tuple(data.get("tags") or ()),
-            position=(float(position[0]), float(position[1])) if position else None,
+            position=_position(position, data["name"]) if position else None,
+            cell_id=data.get("cell_id"),
         )
+
+
+_CACHED = ("analysis", "compiled", "instance")
+
+
+def _position(value: Any, node: str) -> tuple[float, float]:
+    """``value`` as an ``(x, y)`` pair of floats (the builder's canvas coordinates)."""
+    try:
+        x, y = value
+        return (float(x), float(y))
+    except (TypeError, ValueError):
+        raise PipelineDefinitionError(
+            f"position must be a pair of numbers (x, y), got {value!r}", node=node
+        ) from None
 
 
 _INPUT_PARAMS = ("input", "inputs", "left", "right")
@@ -196,15 +221,3 @@ def _declared_inputs(params: Mapping[str, Any]) -> list[str]:
         elif isinstance(value, list):
             names.extend(v for v in value if isinstance(v, str))
     return names
-
-
-def _strings(value: Any) -> Iterator[str]:
-    """Every string inside ``value`` (nested mappings and lists included)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _strings(item)

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
 from pipeline_lab.graph._header import CELL_MAGIC, cell_source, parse_header
+from pipeline_lab.graph._ipynb import (
+    CELL_ID,
+    METADATA_KEY,
+    NotebookFile,
+    cell_metadata,
+    fresh_id,
+    new_cell,
+    source_text,
+    write_atomically,
+)
+from pipeline_lab.graph._node import Node
 from pipeline_lab.graph._pipeline import Cell, Pipeline
 
 PARAMETERS_TAG = "parameters"
@@ -32,21 +42,26 @@ def read_notebook(path: str | Path) -> Pipeline:
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
-        source = _source(cell)
+        source = source_text(cell)
         if not source.strip():
             continue
         where = f"{path.name}, cell {index + 1}"
-        if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
+        cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
+        if PARAMETERS_TAG in cell_metadata(cell).get("tags", []):
             _read_parameters(pipeline, _strip_magics(source, where), where)
         elif source.lstrip().startswith(CELL_MAGIC):
-            _read_node(pipeline, source.lstrip(), where)
+            node = _read_node(source.lstrip(), where)
+            position = _position(pipeline, cell, where)
+            if node.name in pipeline.nodes:
+                pipeline.duplicates.append(node.name)
+            pipeline.add(replace(node, cell_id=cell_id, position=position))
         elif source.lstrip().startswith("%%"):
             magic = source.lstrip().split(None, 1)[0]
             _notice(pipeline, f"{where}: skipped in headless runs (cell magic {magic})")
         else:
             code = _strip_magics(source, where, pipeline)
             if _has_python(source):
-                ordinary.append(Cell(code=code, index=index))
+                ordinary.append(Cell(code=code, index=index, cell_id=cell_id))
     # A cell that reads what a report cell made (``fig`` of ``fig = plot(orders)``) is a report too.
     report_names = set(pipeline.nodes)
     for plain in ordinary:
@@ -69,47 +84,33 @@ def notebook_parameters(path: str | Path) -> tuple[dict[str, Any], str | None]:
     """The names and literal defaults of a notebook's ``parameters`` cell, and its code."""
     pipeline = Pipeline(Path(path).stem)
     for index, cell in enumerate(_load_cells(Path(path))):
-        if cell.get("cell_type") == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get(
+        if cell.get("cell_type") == "code" and PARAMETERS_TAG in cell_metadata(cell).get(
             "tags", []
         ):
             where = f"{Path(path).name}, cell {index + 1}"
-            _read_parameters(pipeline, _strip_magics(_source(cell), where), where)
+            _read_parameters(pipeline, _strip_magics(source_text(cell), where), where)
     return pipeline.params, pipeline.param_code
 
 
 def _load_cells(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        raise PipelineDefinitionError(
-            f"notebook '{path}' does not exist",
-            hint="check the path (it is relative to the current directory)",
-        )
-    if path.is_dir():
-        raise PipelineDefinitionError(
-            f"'{path}' is a directory, not a notebook", hint="pass a .ipynb file"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PipelineDefinitionError(
-            f"'{path}' is not a Jupyter notebook (not valid notebook JSON: {exc})",
-            hint="pass a .ipynb file saved by Jupyter",
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise PipelineDefinitionError(
-            f"'{path}' is not a Jupyter notebook (no 'cells' list)",
-            hint="pass a .ipynb file saved by Jupyter",
-        )
-    if data.get("nbformat", 4) < 4:
-        raise PipelineDefinitionError(
-            f"'{path}' is an nbformat {data.get('nbformat')} notebook; version 4 is needed",
-            hint=f"convert it: jupyter nbconvert --to notebook --nbformat 4 {path}",
-        )
-    return data["cells"]
+    return NotebookFile.load(path).cells
 
 
-def _source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+def _position(pipeline: Pipeline, cell: dict[str, Any], where: str) -> tuple[float, float] | None:
+    """The node's position on the builder's canvas, from ``metadata.pipeline_lab``."""
+    state = cell_metadata(cell).get(METADATA_KEY)
+    value = state.get("position") if isinstance(state, dict) else None
+    if value is None:
+        return None
+    ok = isinstance(value, list) and len(value) == 2
+    if ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return (float(value[0]), float(value[1]))
+    # Builder state must never stop a run: the builder lays the node out again.
+    _notice(
+        pipeline,
+        f"{where}: ignored metadata.{METADATA_KEY}.position {json.dumps(value)} (not [x, y])",
+    )
+    return None
 
 
 def _notice(pipeline: Pipeline, message: str) -> None:
@@ -157,46 +158,53 @@ def _read_parameters(pipeline: Pipeline, code: str, where: str) -> None:
                     pipeline.params[target.id] = None  # computed when the cell runs
 
 
-def _read_node(pipeline: Pipeline, source: str, where: str) -> None:
+def _read_node(source: str, where: str) -> Node:
     header, _, body = source.partition("\n")
     line = header[len(CELL_MAGIC) :]
     try:
-        node = parse_header(line, body).node
+        return parse_header(line, body).node
     except PipelineDefinitionError as exc:
         raise PipelineDefinitionError(
             f"{where}: {exc.message}", node=exc.node, hint=exc.hint
         ) from None
-    if node.name in pipeline.nodes:
-        pipeline.duplicates.append(node.name)
-    pipeline.add(node)
 
 
 def write_notebook(pipeline: Pipeline, path: str | Path) -> Path:
-    """Write ``pipeline`` as a notebook that :func:`read_notebook` reads back the same."""
+    """Write ``pipeline`` as a new notebook that :func:`read_notebook` reads back the same.
+
+    Refuses to replace an existing file: :meth:`Pipeline.to_notebook` updates one in place.
+    Cells keep the ids of the nodes and cells that have one (a pipeline read from another
+    notebook); node positions go to each cell's ``metadata.pipeline_lab``.
+    """
     path = Path(path)
-    cells = [
-        _markdown(
-            f"# {pipeline.name}\n\nA Pipeline Lab pipeline: run it with "
-            f"`pipeline-lab run {path.name}`."
-        )
-    ]
+    refuse_function_nodes(pipeline)
+    if path.exists():
+        raise _exists(path)
+    taken: set[str] = set()
+
+    def cell_id(wanted: str | None) -> str:
+        chosen = wanted if wanted and CELL_ID.match(wanted) and wanted not in taken else None
+        chosen = chosen or fresh_id(taken)
+        taken.add(chosen)
+        return chosen
+
+    title = (
+        f"# {pipeline.name}\n\nA Pipeline Lab pipeline: run it with `pipeline-lab run {path.name}`."
+    )
+    cells = [new_cell(title, cell_id(None), "markdown")]
     param_code = pipeline.param_code
     if param_code is None and pipeline.params:
         param_code = "\n".join(f"{k} = {v!r}" for k, v in pipeline.params.items())
     if param_code is not None:
-        cells.append(_code(param_code, tags=[PARAMETERS_TAG]))
-    cells.append(_code("%load_ext pipeline_lab"))
-    cells += [_code(cell.code) for cell in pipeline.setup]
+        cells.append(new_cell(param_code, cell_id(None), metadata={"tags": [PARAMETERS_TAG]}))
+    cells.append(new_cell("%load_ext pipeline_lab", cell_id(None)))
+    cells += [new_cell(cell.code, cell_id(cell.cell_id)) for cell in pipeline.setup]
     for name in pipeline.order():
         node = pipeline.nodes[name]
-        if node.func is not None:
-            raise PipelineDefinitionError(
-                "a function node cannot be written to a notebook",
-                node=name,
-                hint="define the node as a %%pipeline cell instead",
-            )
-        cells.append(_code(cell_source(node)))
-    cells += [_code(cell.code) for cell in pipeline.reports]
+        state = {"position": list(node.position)} if node.position is not None else None
+        metadata = {METADATA_KEY: state}
+        cells.append(new_cell(cell_source(node), cell_id(node.cell_id), metadata=metadata))
+    cells += [new_cell(cell.code, cell_id(cell.cell_id)) for cell in pipeline.reports]
     notebook = {
         "cells": cells,
         "metadata": {
@@ -206,51 +214,29 @@ def write_notebook(pipeline: Pipeline, path: str | Path) -> Path:
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    _atomic_write(path, json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+    try:
+        write_atomically(
+            path, json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", create=True
+        )
+    except FileExistsError:
+        raise _exists(path) from None
     return path
 
 
-def _code(source: str, tags: list[str] | None = None) -> dict[str, Any]:
-    cell: dict[str, Any] = {
-        "cell_type": "code",
-        "execution_count": None,
-        "metadata": {},
-        "outputs": [],
-        "source": source.splitlines(keepends=True),
-    }
-    if tags:
-        cell["metadata"]["tags"] = tags
-    return _with_id(cell)
+def refuse_function_nodes(pipeline: Pipeline) -> None:
+    """A notebook holds cells: a node that is a Python function cannot be written to one."""
+    for node in pipeline.nodes.values():
+        if node.func is not None:
+            raise PipelineDefinitionError(
+                "a function node cannot be written to a notebook",
+                node=node.name,
+                hint="define the node as a %%pipeline cell instead",
+            )
 
 
-def _markdown(source: str) -> dict[str, Any]:
-    return _with_id(
-        {"cell_type": "markdown", "metadata": {}, "source": source.splitlines(keepends=True)}
+def _exists(path: Path) -> PipelineDefinitionError:
+    return PipelineDefinitionError(
+        f"'{path}' already exists; write_notebook only creates new notebooks",
+        hint="update it in place with pipeline.to_notebook(path), which patches the cells "
+        "of its nodes by id and keeps markdown, outputs and order",
     )
-
-
-def _with_id(cell: dict[str, Any]) -> dict[str, Any]:
-    import uuid
-
-    cell["id"] = uuid.uuid4().hex[:8]
-    return cell
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp makes the file private (0600); give it the mode a plain write would.
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

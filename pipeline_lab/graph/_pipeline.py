@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.errors import PipelineDefinitionError
@@ -26,6 +27,8 @@ class Cell:
     code: str
     index: int = 0
     """Position in the notebook, from 0 (``number`` is what Jupyter shows, from 1)."""
+    cell_id: str | None = None
+    """The notebook cell's id (nbformat 4.5+), if it has one."""
 
     @property
     def number(self) -> int:
@@ -38,46 +41,6 @@ class Cell:
     @cached_property
     def analysis(self) -> CellAnalysis:
         return analyze_cell(self.code, where=f"cell {self.number}")
-
-
-class _Nodes(dict[str, Node]):
-    """The pipeline's nodes: changing them directly (``nodes[name] = node``) drops cached edges."""
-
-    def __init__(self, nodes: Mapping[str, Node], changed: Callable[[], None]) -> None:
-        super().__init__(nodes)
-        self._changed = changed
-
-    def __setitem__(self, name: str, node: Node) -> None:
-        self._changed()
-        super().__setitem__(name, node)
-
-    def __delitem__(self, name: str) -> None:
-        self._changed()
-        super().__delitem__(name)
-
-    def __ior__(self, other: Any) -> _Nodes:  # type: ignore[override,misc]
-        self._changed()
-        return super().__ior__(other)
-
-    def pop(self, *args: Any) -> Any:
-        self._changed()
-        return super().pop(*args)
-
-    def popitem(self) -> tuple[str, Node]:
-        self._changed()
-        return super().popitem()
-
-    def clear(self) -> None:
-        self._changed()
-        super().clear()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self._changed()
-        super().update(*args, **kwargs)
-
-    def setdefault(self, name: str, node: Node) -> Node:
-        self._changed()
-        return super().setdefault(name, node)
 
 
 class Pipeline:
@@ -106,20 +69,17 @@ class Pipeline:
         self.param_code = param_code
         self.setup: list[Cell] = list(setup)
         self.reports: list[Cell] = list(reports)
-        self.nodes = {}
+        self._nodes: dict[str, Node] = {}
         self.duplicates: list[str] = []
         self.notices: list[str] = []
         self._deps: dict[str, tuple[str, ...]] | None = None
         self._dependents: dict[str, tuple[str, ...]] | None = None
 
     @property
-    def nodes(self) -> dict[str, Node]:
-        return self._nodes
-
-    @nodes.setter
-    def nodes(self, nodes: dict[str, Node]) -> None:
-        self._nodes = _Nodes(nodes, self._forget_edges)
-        self._forget_edges()
+    def nodes(self) -> Mapping[str, Node]:
+        """The nodes by name, in the order they were added; read-only: use :meth:`add`,
+        :meth:`remove` and :meth:`connect` to change them."""
+        return MappingProxyType(self._nodes)
 
     def _forget_edges(self) -> None:
         self._deps = self._dependents = None
@@ -131,6 +91,7 @@ class Pipeline:
     def add(self, node: Node) -> Node:
         """Add ``node``, replacing a node of the same name (re-running a cell is idempotent)."""
         self._nodes[node.name] = node
+        self._forget_edges()
         return node
 
     def node(self, func: Any = None, **options: Any) -> Any:
@@ -143,7 +104,9 @@ class Pipeline:
         return register(func) if func is not None else register
 
     def remove(self, name: str) -> Node:
-        return self._nodes.pop(self._require(name))
+        node = self._nodes.pop(self._require(name))
+        self._forget_edges()
+        return node
 
     def copy(self) -> Pipeline:
         """A shallow copy: same (immutable) nodes and cells, independent node list."""
@@ -154,7 +117,7 @@ class Pipeline:
             setup=self.setup,
             reports=self.reports,
         )
-        other.nodes = dict(self._nodes)
+        other._nodes = dict(self._nodes)
         other.duplicates = list(self.duplicates)
         return other
 
@@ -279,15 +242,6 @@ class Pipeline:
                 f"pipeline '{self.name}' has {len(errors)} problem(s):\n{lines}"
             )
 
-    def component_issues(self, node: Node) -> list[Issue]:
-        from pipeline_lab.components import component_issues
-
-        issues = component_issues(node)
-        if node.component in self.setup_transforms():
-            # A setup cell registers it when the pipeline runs: it is not unknown.
-            issues = [i for i in issues if i.code != "unknown-component"]
-        return issues
-
     def setup_transforms(self) -> set[str]:
         """Components the setup cells register (``@pipeline_lab.transform`` functions)."""
         names: set[str] = set()
@@ -326,8 +280,8 @@ class Pipeline:
             "name": self.name,
             "params": dict(self.params),
             "param_code": self.param_code,
-            "setup": [{"code": c.code, "index": c.index} for c in self.setup],
-            "reports": [{"code": c.code, "index": c.index} for c in self.reports],
+            "setup": [_cell_dict(c) for c in self.setup],
+            "reports": [_cell_dict(c) for c in self.reports],
             "nodes": [node.to_dict() for node in self.nodes.values()],
         }
 
@@ -354,8 +308,20 @@ class Pipeline:
         return read_notebook(path)
 
     def to_notebook(self, path: str | Path) -> Path:
-        from pipeline_lab.graph._notebook import write_notebook
+        """Write the pipeline to the notebook at ``path``: a new one, or update it in place.
 
+        An existing notebook is patched, never rewritten: the cell of each node is found by
+        its ``cell_id`` (else by the node name in its ``%%pipeline`` line) and replaced only
+        if the node changed; a new node's cell goes right after the cell of its last
+        upstream node (else at the end); the cells of nodes that are gone are removed.
+        Markdown, outputs, the parameters, setup and report cells, and the order of
+        everything else stay as they are. See :func:`~pipeline_lab.graph.patch_notebook`.
+        """
+        from pipeline_lab.graph._notebook import write_notebook
+        from pipeline_lab.graph._sync import update_notebook
+
+        if Path(path).exists():
+            return update_notebook(self, path)
         return write_notebook(self, path)
 
     # -- running --------------------------------------------------------------------------
@@ -385,6 +351,13 @@ class Pipeline:
             hooks=hooks,
             **options,
         )
+
+
+def _cell_dict(cell: Cell) -> dict[str, Any]:
+    data: dict[str, Any] = {"code": cell.code, "index": cell.index}
+    if cell.cell_id is not None:
+        data["cell_id"] = cell.cell_id
+    return data
 
 
 def _reach(start: str, edges: Callable[[str], tuple[str, ...]]) -> set[str]:

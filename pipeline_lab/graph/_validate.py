@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph._analysis import BUILTIN_NAMES, PARAMS_NAME
+from pipeline_lab.graph._extensions import lint
+from pipeline_lab.graph._issue import Issue
 from pipeline_lab.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from pipeline_lab.graph._pipeline import Cell, Pipeline
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem found by :meth:`Pipeline.validate`."""
-
-    code: str
-    message: str
-    node: str | None = None
-    hint: str | None = None
-    severity: Literal["error", "warning"] = "error"
-    subject: str | None = None
-    """The name the issue is about (the missing input, the unknown parameter), if any."""
-
-    def __str__(self) -> str:
-        where = f"node '{self.node}': " if self.node else ""
-        text = f"{self.severity}: {where}{self.message}"
-        return text + (f" (hint: {self.hint})" if self.hint else "")
 
 
 def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Issue]:
@@ -106,12 +89,7 @@ def _node_issues(
                 "rename the node (or the parameter)",
             )
         )
-    if node.component is not None:
-        issues.extend(pipeline.component_issues(node))
-    if node.checks:
-        from pipeline_lab.quality import check_issues
-
-        issues.extend(check_issues(node))
+    issues.extend(lint(node, pipeline))  # components, --check syntax, plug-ins
     try:
         analysis = node.analysis
     except PipelineDefinitionError as exc:

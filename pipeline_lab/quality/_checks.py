@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline_lab.errors import QualityGateError
 from pipeline_lab.events import CheckResult, NodeOutcome, RunInfo, Verdict
 from pipeline_lab.frames import is_frame, to_polars
-from pipeline_lab.graph._validate import Issue
+from pipeline_lab.graph import Issue
 from pipeline_lab.suggest import did_you_mean
 
 if TYPE_CHECKING:

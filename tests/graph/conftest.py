@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,13 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "data" / "notebooks"
 @pytest.fixture
 def notebooks() -> Path:
     return NOTEBOOKS
+
+
+@pytest.fixture
+def builder(notebooks: Path, tmp_path: Path) -> Path:
+    """A copy of a Jupyter-saved notebook with markdown, an attachment, outputs, a raw cell,
+    builder state in cell metadata, and node cells (ids: intro, params, ..., raw-notes)."""
+    return Path(shutil.copy(notebooks / "builder.ipynb", tmp_path / "builder.ipynb"))
 
 
 def _code_cell(source: str, tags: list[str] | None = None) -> dict[str, Any]:

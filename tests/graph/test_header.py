@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pipeline_lab import Node, PipelineDefinitionError, RetryPolicy
-from pipeline_lab.graph import format_header, parse_header
+from pipeline_lab.graph import CellHeader, format_header, parse_header
+from pipeline_lab.graph._header import cell_source
 
 
 def parse(line: str, body: str = "1") -> Node:
@@ -45,39 +48,115 @@ def test_inputs_without_names_means_no_inputs() -> None:
     assert parse("report --inputs", "orders.head()").inputs == ()
 
 
-@pytest.mark.parametrize(
-    "node",
-    [
-        pytest.param(Node("a", code="1"), id="plain"),
-        pytest.param(Node("a", code="1", inputs=("x", "y")), id="inputs"),
-        pytest.param(Node("a", code="1", inputs=()), id="empty-inputs"),
-        pytest.param(Node("a", code="1", checks=("amount > 0",)), id="check-with-spaces"),
-        pytest.param(
-            Node("a", code="1", checks=("status IN ('paid', 'open')",)),
-            id="check-with-single-quotes",
+HEADER_CASES = [
+    pytest.param(Node("a", code="1"), "name", id="plain"),
+    pytest.param(Node("a", code="x = 1\n\nx + 1\n"), "code", id="code-lines"),
+    pytest.param(
+        Node("a", component="filter", params={"input": "o", "condition": "on = 'yes'"}),
+        "component",
+        id="component",
+    ),
+    pytest.param(
+        Node("a", component="aggregate", params={"by": ["r"], "aggs": {"t": "sum(x)"}}),
+        "params",
+        id="component-nested-params",
+    ),
+    pytest.param(Node("a", code="1", inputs=("x", "y")), "inputs", id="inputs"),
+    pytest.param(Node("a", code="1", inputs=()), "inputs", id="empty-inputs"),
+    pytest.param(Node("a", code="1", checks=("amount > 0",)), "checks", id="check-with-spaces"),
+    pytest.param(
+        Node("a", code="1", checks=("status IN ('paid', 'open')",)),
+        "checks",
+        id="check-with-single-quotes",
+    ),
+    pytest.param(
+        Node("a", code="1", checks=('name = "x"', "b > 1")),
+        "checks",
+        id="check-with-double-quotes-and-two-checks",
+    ),
+    pytest.param(
+        Node("a", code="1", checks=("""a = 'it''s' OR b = "q\"""",)),
+        "checks",
+        id="check-with-both-quotes",
+    ),
+    pytest.param(Node("a", code="1", checks=("price > $1",)), "checks", id="check-with-dollar"),
+    pytest.param(Node("a", code="1", checks=("-amount<0",)), "checks", id="check-like-an-option"),
+    pytest.param(
+        Node("a", code="1", retry=RetryPolicy(retries=3, delay=0.25)), "retry", id="retry"
+    ),
+    pytest.param(
+        Node("a", code="1", retry=RetryPolicy(delay=0.123456789)),
+        "retry",
+        id="retry-delay-precise",
+    ),
+    pytest.param(Node("a", code="1", retry=RetryPolicy(delay=0)), "retry", id="retry-delay-0"),
+    pytest.param(
+        Node("a", code="1", retry=RetryPolicy(retries=2, factor=1.5)),
+        "retry",
+        id="retry-backoff",
+    ),
+    pytest.param(
+        Node("a", code="1", retry=RetryPolicy(retries=2, factor=1)),
+        "retry",
+        id="retry-constant-delay",
+    ),
+    pytest.param(
+        Node("a", code="1", retry=RetryPolicy(retries=2, cap=7.5)),
+        "retry",
+        id="retry-max-delay",
+    ),
+    pytest.param(Node("a", code="1", timeout=1234567.5), "timeout", id="timeout-large"),
+    pytest.param(Node("a", code="1", timeout=0.2), "timeout", id="timeout-small"),
+    pytest.param(Node("a", code="1", cache=True), "cache", id="cache"),
+    pytest.param(Node("a", code="1", tags=("nightly", "two words")), "tags", id="tags"),
+    pytest.param(
+        Node(
+            "a",
+            component="filter",
+            params={"input": "o", "condition": "x > 1"},
+            inputs=("o",),
+            checks=("x > 0",),
+            retry=RetryPolicy(retries=4, delay=0.5, factor=3, cap=30),
+            timeout=9.5,
+            cache=True,
+            tags=("t",),
         ),
-        pytest.param(
-            Node("a", code="1", checks=('name = "x"', "b > 1")),
-            id="check-with-double-quotes-and-two-checks",
-        ),
-        pytest.param(
-            Node("a", code="1", checks=("""a = 'it''s' OR b = "q\"""",)),
-            id="check-with-both-quotes",
-        ),
-        pytest.param(Node("a", code="1", checks=("price > $1",)), id="check-with-dollar"),
-        pytest.param(Node("a", code="1", retry=RetryPolicy(retries=3, delay=0.25)), id="retry"),
-        pytest.param(
-            Node("a", code="1", retry=RetryPolicy(delay=0.123456789)), id="retry-delay-precise"
-        ),
-        pytest.param(Node("a", code="1", timeout=1234567.5), id="timeout-large"),
-        pytest.param(Node("a", code="1", timeout=0.2), id="timeout-small"),
-        pytest.param(Node("a", code="1", tags=("nightly", "two words")), id="tags"),
-    ],
-)
-def test_format_then_parse_round_trip(node: Node) -> None:
-    line = format_header(node)
-    assert line.startswith("%%pipeline a")
-    assert parse_header(line.removeprefix("%%pipeline"), node.code or "").node == node
+        "everything",
+        id="every-option-at-once",
+    ),
+]
+NOT_IN_THE_HEADER = {
+    "position": "the cell's metadata.pipeline_lab (see test_notebook)",
+    "cell_id": "the cell's id",
+    "func": "a Python function cannot be written to a notebook",
+}
+
+
+def reparse(node: Node, *, run: bool = True) -> CellHeader:
+    """``node`` written as a cell, then read back the way the notebook reader and the magic do."""
+    header, _, body = cell_source(node, run=run).partition("\n")
+    return parse_header(header.removeprefix("%%pipeline"), body)
+
+
+@pytest.mark.parametrize(("node", "field_name"), HEADER_CASES)
+def test_format_then_parse_round_trip(node: Node, field_name: str) -> None:
+    assert format_header(node).startswith("%%pipeline a")
+    header = reparse(node)
+    assert header.node == node
+    assert header.run is True
+    assert reparse(node, run=False).run is False
+    assert reparse(node, run=False).node == node
+
+
+def test_every_node_field_is_a_header_option_or_lives_elsewhere() -> None:
+    """A new Node (or RetryPolicy) field needs a header option and a row above, or a place
+    outside the header."""
+    rows = {case.values[1] for case in HEADER_CASES} - {"everything"}
+    assert rows == {f.name for f in dataclasses.fields(Node)} - NOT_IN_THE_HEADER.keys()
+    (everything,) = [case.values[0] for case in HEADER_CASES if case.values[1] == "everything"]
+    assert isinstance(everything, Node)
+    for name in (f.name for f in dataclasses.fields(RetryPolicy)):
+        assert getattr(everything.retry, name) != getattr(RetryPolicy(), name), name
 
 
 def test_format_is_readable() -> None:
@@ -85,6 +164,10 @@ def test_format_is_readable() -> None:
         "paid", code="1", checks=("amount > 0",), retry=RetryPolicy(retries=2), timeout=30.0
     )
     assert format_header(node) == '%%pipeline paid --check "amount > 0" --retries 2 --timeout 30'
+    node = Node("paid", code="1", retry=RetryPolicy(retries=2, factor=1.5, cap=10), cache=True)
+    assert format_header(node) == (
+        "%%pipeline paid --retries 2 --retry-backoff 1.5 --retry-max-delay 10 --cache"
+    )
 
 
 def test_component_body_is_yaml_parameters() -> None:
@@ -103,6 +186,19 @@ def test_component_body_is_yaml_parameters() -> None:
         pytest.param("orders --retries -1", "1", "--retries must be >= 0", id="negative-retries"),
         pytest.param("orders --timeout 0", "1", "--timeout must be > 0", id="zero-timeout"),
         pytest.param("orders --timeout soon", "1", "invalid float value", id="timeout-not-float"),
+        pytest.param(
+            "orders --retry-delay -1", "1", "--retry-delay must be >= 0", id="negative-delay"
+        ),
+        pytest.param(
+            "orders --retry-backoff 0.5",
+            "1",
+            "--retry-backoff must be >= 1",
+            id="shrinking-backoff",
+        ),
+        pytest.param(
+            "orders --retry-max-delay -2", "1", "--retry-max-delay must be >= 0", id="negative-cap"
+        ),
+        pytest.param("orders --cache yes", "1", "unrecognized arguments: yes", id="cache-no-value"),
         pytest.param('orders --check "amount > 0', "1", "cannot parse", id="unclosed-quote"),
         pytest.param("a b", "1", "unrecognized arguments: b", id="two-names"),
         pytest.param(
@@ -131,7 +227,8 @@ def test_usage_errors_carry_the_usage_line(line: str) -> None:
     hint = info.value.hint or ""
     assert hint.startswith("usage: %%pipeline")
     assert hint.count("usage:") == 1
-    assert "--retries" in hint
+    for option in ("--retries", "--retry-backoff F", "--retry-max-delay S", "--cache"):
+        assert option in hint
 
 
 @pytest.mark.parametrize(
@@ -149,6 +246,4 @@ def test_usage_errors_carry_the_usage_line(line: str) -> None:
 def test_component_yaml_has_only_true_false_booleans(body: str, expected: dict) -> None:
     node = parse_header("j --component join", body).node
     assert dict(node.params) == expected
-    from pipeline_lab.graph._header import cell_source
-
     assert parse_header("j --component join", cell_source(node).partition("\n")[2]).node == node

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +16,22 @@ import pytest
 
 from pipeline_lab import Node, Pipeline, PipelineDefinitionError, RetryPolicy
 from pipeline_lab.errors import PipelineLabWarning
-from pipeline_lab.graph import Cell
+from pipeline_lab.graph import Cell, write_notebook
 
 MakeNotebook = Callable[..., Path]
 
 
 def without_indexes(data: dict[str, Any]) -> dict[str, Any]:
+    """A pipeline's dict without where its cells are (their indexes and ids)."""
     data = dict(data)
     for role in ("setup", "reports"):
         data[role] = [cell["code"] for cell in data[role]]
+    data["nodes"] = [without_id(node) for node in data["nodes"]]
     return data
+
+
+def without_id(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if k != "cell_id"}
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -231,6 +239,51 @@ def test_json_list_is_not_a_notebook(tmp_path: Path) -> None:
         Pipeline.from_notebook(path)
 
 
+def test_nodes_and_cells_know_their_cell_ids_and_positions(notebooks: Path) -> None:
+    pipeline = Pipeline.from_notebook(notebooks / "builder.ipynb")
+    assert {n.name: (n.cell_id, n.position) for n in pipeline.nodes.values()} == {
+        "orders": ("orders-cell", (40.0, 80.0)),
+        "paid": ("paid-cell", (240.0, 80.0)),
+        "by_region": ("by-region-cell", None),
+    }
+    assert [(c.cell_id, c.index) for c in pipeline.setup] == [("imports", 3)]
+    assert [(c.cell_id, c.index) for c in pipeline.reports] == [("report", 8)]
+    assert pipeline.validate() == []
+
+
+def test_a_notebook_without_ids_gives_nodes_none(notebooks: Path) -> None:
+    pipeline = Pipeline.from_notebook(notebooks / "no_ids.ipynb")
+    assert [(n.name, n.cell_id) for n in pipeline.nodes.values()] == [
+        ("numbers", None),
+        ("total", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        pytest.param("left", id="a-string"),
+        pytest.param([1], id="one-number"),
+        pytest.param([1, "2"], id="a-string-inside"),
+        pytest.param([True, 2], id="a-boolean"),
+    ],
+)
+def test_a_bad_position_is_ignored_with_a_warning(
+    make_notebook: MakeNotebook, position: Any
+) -> None:
+    cell = {
+        "cell_type": "code",
+        "id": "n-cell",
+        "metadata": {"pipeline_lab": {"position": position}},
+        "source": "%%pipeline n\n1",
+    }
+    path = make_notebook(cell)
+    with pytest.warns(PipelineLabWarning, match=r"nb.ipynb, cell 1: ignored metadata.pipeline_lab"):
+        pipeline = Pipeline.from_notebook(path)
+    assert pipeline.nodes["n"].position is None
+    assert pipeline.run(hooks=[]).outputs == {"n": 1}
+
+
 # -- writing ------------------------------------------------------------------------------------
 
 
@@ -271,7 +324,31 @@ def test_api_pipeline_round_trip(tmp_path: Path) -> None:
         **without_indexes(pipeline.to_dict()),
         "param_code": "n = 3\nname = 'x'",
     }
-    assert again.nodes == pipeline.nodes
+    assert {n: replace(node, cell_id=None) for n, node in again.nodes.items()} == pipeline.nodes
+    ids = [node.cell_id for node in again.nodes.values()]
+    assert all(ids) and len(set(ids)) == len(ids)  # each node knows its cell
+
+
+def test_positions_round_trip_through_cell_metadata(tmp_path: Path) -> None:
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1", position=(12.5, -3)))
+    pipeline.add(Node("b", code="a + 1"))
+    path = pipeline.to_notebook(tmp_path / "p.ipynb")
+    cells = {c["source"][0]: c for c in json.loads(path.read_text())["cells"] if c["source"]}
+    assert cells["%%pipeline a\n"]["metadata"] == {"pipeline_lab": {"position": [12.5, -3.0]}}
+    assert cells["%%pipeline b\n"]["metadata"] == {}
+    assert "position" not in "".join(cells["%%pipeline a\n"]["source"])  # never in the header
+    back = Pipeline.from_notebook(path)
+    assert [n.position for n in back.nodes.values()] == [(12.5, -3.0), None]
+
+
+def test_a_pipeline_read_from_a_notebook_keeps_its_cell_ids_in_a_new_one(
+    notebooks: Path, tmp_path: Path
+) -> None:
+    original = Pipeline.from_notebook(notebooks / "builder.ipynb")
+    copy = Pipeline.from_notebook(original.to_notebook(tmp_path / "copy.ipynb"))
+    assert copy.nodes == original.nodes
+    assert [c.cell_id for c in copy.setup + copy.reports] == ["imports", "report"]
 
 
 def test_written_notebook_is_valid_nbformat(tmp_path: Path, notebooks: Path) -> None:
@@ -290,20 +367,27 @@ def test_written_notebook_keeps_nodes_in_order(tmp_path: Path) -> None:
     assert headers == ["%%pipeline a\n", "%%pipeline b\n"]
 
 
-def test_to_notebook_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "fail_at", [pytest.param("link", id="new-file"), pytest.param("replace", id="update")]
+)
+def test_to_notebook_is_atomic(
+    tmp_path: Path, notebooks: Path, monkeypatch: pytest.MonkeyPatch, fail_at: str
+) -> None:
     path = tmp_path / "p.ipynb"
-    path.write_text("previous content")
+    if fail_at == "replace":
+        path.write_text((notebooks / "sales.ipynb").read_text())
+    before = path.read_text() if path.exists() else None
     pipeline = Pipeline("p")
     pipeline.add(Node("a", code="1"))
 
     def fail(*args: object) -> None:
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "disk full")
 
-    monkeypatch.setattr(os, "replace", fail)
+    monkeypatch.setattr(os, fail_at, fail)
     with pytest.raises(OSError, match="disk full"):
         pipeline.to_notebook(path)
-    assert path.read_text() == "previous content"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.ipynb"]
+    assert (path.read_text() if path.exists() else None) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["p.ipynb"] if before else [])
 
 
 def test_to_notebook_creates_folders_and_a_readable_file(tmp_path: Path) -> None:
@@ -315,14 +399,37 @@ def test_to_notebook_creates_folders_and_a_readable_file(tmp_path: Path) -> None
     assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
 
 
-def test_to_notebook_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+def test_to_notebook_keeps_the_mode_of_the_file_it_updates(tmp_path: Path, notebooks: Path) -> None:
     path = tmp_path / "p.ipynb"
-    path.write_text("{}")
+    path.write_text((notebooks / "sales.ipynb").read_text())
     path.chmod(0o640)
     pipeline = Pipeline("p")
     pipeline.add(Node("a", code="1"))
     pipeline.to_notebook(path)
+    assert "a" in Pipeline.from_notebook(path).nodes
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize(
+    "existing",
+    [
+        pytest.param("notebook", id="a-notebook"),
+        pytest.param("text", id="any-file"),
+    ],
+)
+def test_write_notebook_never_replaces_a_file(
+    tmp_path: Path, notebooks: Path, existing: str
+) -> None:
+    path = tmp_path / "p.ipynb"
+    text = (notebooks / "sales.ipynb").read_text() if existing == "notebook" else "my notes"
+    path.write_text(text)
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+    with pytest.raises(PipelineDefinitionError, match="already exists") as info:
+        write_notebook(pipeline, path)
+    assert "pipeline.to_notebook(path)" in (info.value.hint or "")
+    assert path.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.ipynb"]
 
 
 def test_function_node_cannot_be_written(tmp_path: Path) -> None:
@@ -369,7 +476,7 @@ def test_component_nodes_round_trip_through_a_notebook(tmp_path: Path) -> None:
     text = path.read_text()
     assert "%%pipeline paid --component filter" in text and "condition:" in text
     back = Pipeline.from_notebook(path)
-    assert [n.to_dict() for n in back.nodes.values()] == [
+    assert [without_id(n.to_dict()) for n in back.nodes.values()] == [
         n.to_dict() for n in pipeline.nodes.values()
     ]
     assert back.dependencies("by_status") == ("paid",)

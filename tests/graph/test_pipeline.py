@@ -219,24 +219,25 @@ def test_function_node_with_explicit_inputs_gets_parameters_too() -> None:
     assert result.outputs == {"a": 3, "scaled": 6}, result.node_runs["scaled"].error
 
 
-def test_changing_nodes_directly_updates_the_graph() -> None:
+def test_nodes_are_read_only_and_add_remove_update_the_graph() -> None:
     pipeline = Pipeline("p")
     pipeline.add(Node("a", code="1"))
     pipeline.add(Node("b", code="a + 1"))
     assert pipeline.order() == ["a", "b"]
-    pipeline.nodes["c"] = Node("c", code="b + 1")
+    with pytest.raises(TypeError):
+        pipeline.nodes["c"] = Node("c", code="b + 1")  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        pipeline.nodes.pop("a")  # type: ignore[attr-defined]
+    assert list(pipeline.nodes) == ["a", "b"]
+    pipeline.add(Node("c", code="b + 1"))
     assert pipeline.order() == ["a", "b", "c"]
     assert pipeline.downstream("a") == {"b", "c"}
-    pipeline.nodes["b"] = Node("b", code="2")
+    pipeline.add(Node("b", code="2"))
     assert pipeline.upstream("c") == {"b"}
-    del pipeline.nodes["a"]
+    pipeline.remove("a")
     assert pipeline.order() == ["b", "c"]
-    pipeline.nodes.update({"d": Node("d", code="c")})
-    assert pipeline.dependencies("d") == ("c",)
-    pipeline.nodes.pop("d")
-    assert pipeline.validate() == []
-    pipeline.nodes.clear()
-    assert pipeline.order() == []
+    pipeline.connect("c", "b")  # b now reads c too: a cycle
+    assert [i.code for i in pipeline.validate()] == ["cycle"]
 
 
 def test_copy_is_independent() -> None:

@@ -17,6 +17,20 @@ from pipeline_lab.suggest import did_you_mean
 
 T = TypeVar("T")
 
+_changes = 0
+"""How many times any registry changed (what depends on registries may cache until then)."""
+
+
+def generation() -> int:
+    """A number that changes whenever an item is registered or removed in any registry."""
+    return _changes
+
+
+def _changed() -> None:
+    global _changes
+    # Not atomic, but two racing increments still move it past every value read before.
+    _changes += 1
+
 
 class Registry(Generic[T]):
     """Named items of one kind: built-ins first, then the ``entry_point_group`` plug-ins.
@@ -65,16 +79,19 @@ class Registry(Generic[T]):
 
             def decorator(obj: T) -> T:
                 self._items[name] = obj
+                _changed()
                 return obj
 
             return decorator
         # No lock: one dict assignment is atomic, and a module that registers at import must
         # never wait for a thread that is importing modules under the loading lock.
         self._items[name] = item
+        _changed()
         return item
 
     def unregister(self, name: str) -> None:
         self._items.pop(name, None)
+        _changed()
 
     def get(self, name: str) -> T:
         self._load()
@@ -129,3 +146,4 @@ class Registry(Generic[T]):
         for ep in entry_points(group=group):
             if ep.name not in self._items:
                 self._items[ep.name] = ep.load()
+                _changed()

@@ -64,12 +64,19 @@ class Driver:
         self.running: dict[str, int] = {}
         """Nodes handed to the executor, with their attempt."""
         self._selected = run.nodes
+        # The run's own view of its nodes: a pipeline edited while it runs does not change it.
+        self._nodes = {name: pipeline.nodes[name] for name in run.nodes}
+        self._observed = bool(hooks.observers)
+        self._gated = bool(hooks.gates)
+        self._failed: set[str] = set()
         self._index = {name: i for i, name in enumerate(run.nodes)}
-        self._deps = {name: pipeline.dependencies(name) for name in run.nodes}
+        deps = pipeline.dependencies
+        self._deps = {name: deps(name) for name in run.nodes}
+        index = self._index
         self._children: dict[str, list[str]] = {name: [] for name in run.nodes}
         self._waiting: dict[str, set[str]] = {}
-        for name, deps in self._deps.items():
-            inside = {d for d in deps if d in self._index}
+        for name, upstream in self._deps.items():
+            inside = {d for d in upstream if d in index} if upstream else set()
             self._waiting[name] = inside
             for dep in inside:
                 self._children[dep].append(name)
@@ -77,6 +84,7 @@ class Driver:
         self._retries: list[tuple[float, int, str]] = []
         self._attempt: dict[str, int] = {}
         self._first: dict[str, NodeOutcome] = {}
+        """The first attempt's outcome of nodes being retried (the record spans them all)."""
         self._cpu: dict[str, float] = {}
 
     # -- the loop -------------------------------------------------------------------------
@@ -97,10 +105,11 @@ class Driver:
             else:
                 time.sleep(timeout or 0.0)  # only retries are pending: wait for the first
                 done = []
-            now = time.monotonic()
-            while retries and retries[0][0] <= now:
-                _, index, _ = heapq.heappop(retries)
-                heapq.heappush(ready, index)
+            if retries:
+                now = time.monotonic()
+                while retries and retries[0][0] <= now:
+                    _, index, _ = heapq.heappop(retries)
+                    heapq.heappush(ready, index)
             for outcome in done:
                 self._handle(outcome)
         return self.outcomes
@@ -111,7 +120,8 @@ class Driver:
             if name in self.outcomes:
                 continue
             if name in self.running or name in self._first:
-                outcome = (self._first.get(name) or NodeOutcome(name))._replace(
+                started = self._first.get(name)
+                outcome = (started or NodeOutcome(name))._replace(
                     status=NodeStatus.FAILED,
                     attempts=self.running.get(name, self._attempt.get(name, 1)),
                     error=f"{why} while the node was running",
@@ -127,11 +137,11 @@ class Driver:
 
     # -- steps ----------------------------------------------------------------------------
     def _become_ready(self, name: str) -> None:
-        for dep in self._deps[name]:
-            done = self.outcomes.get(dep)
-            if done is not None and not done.status.ok:
-                self._skip(name, dep)
-                return
+        if self._failed:
+            for dep in self._deps[name]:
+                if dep in self._failed:
+                    self._skip(name, dep)
+                    return
         heapq.heappush(self._ready, self._index[name])
 
     def _skip(self, name: str, because: str) -> None:
@@ -139,17 +149,19 @@ class Driver:
         self._finish(NodeOutcome(name, NodeStatus.SKIPPED, error=error))
 
     def _start(self, name: str) -> None:
-        node = self.pipeline.nodes[name]
+        node = self._nodes[name]
         attempt = self._attempt.get(name, 0) + 1
         self._attempt[name] = attempt
         values = self.values
         inputs = {dep: isolated(values[dep]) for dep in self._deps[name]}
-        collect = name in self.transform.collected
-        streaming = None
-        if node.component is not None and collect:
-            streaming = self.transform.use_streaming(inputs)
-        task = NodeTask(node, inputs, attempt, self.context, self.namespace, collect, streaming)
-        if self.hooks.observers:
+        collect = streaming = None
+        if node.component is not None:
+            collect = name in self.transform.collected
+            streaming = self.transform.use_streaming(inputs) if collect else None
+        task = NodeTask(
+            node, inputs, attempt, self.context, self.namespace, bool(collect), streaming
+        )
+        if self._observed:
             self.hooks.emit(NodeStarted(self.run, name, attempt, datetime.now(timezone.utc)))
         self.running[name] = attempt
         self.executor.submit(task)
@@ -161,36 +173,41 @@ class Driver:
             # the run as Ctrl-C does; abort() records the node as interrupted while running.
             raise outcome.exception
         attempt = self.running.pop(name)
-        first = self._first.setdefault(name, outcome)
-        if outcome.cpu_s:
-            self._cpu[name] = self._cpu.get(name, 0.0) + outcome.cpu_s
-        node = self.pipeline.nodes[name]
+        node = self._nodes[name]
         policy = node.retry
         if (
-            outcome.status is NodeStatus.FAILED
+            policy.retries
+            and outcome.status is NodeStatus.FAILED
             and attempt <= policy.retries
             and retryable(outcome.exception)
         ):
+            self._first.setdefault(name, outcome)
+            self._cpu[name] = self._cpu.get(name, 0.0) + (outcome.cpu_s or 0.0)
             delay = next_delay(attempt, policy.delay, policy.factor, policy.cap, self.rng)
-            if self.hooks.observers:
+            if self._observed:
                 self.hooks.emit(NodeRetrying(self.run, name, attempt, outcome.error or "", delay))
             heapq.heappush(self._retries, (time.monotonic() + delay, self._index[name], name))
             return
-        if first is not outcome:  # retried: the record spans every attempt
+        first = self._first.pop(name, None)
+        if first is not None:  # retried: the record spans every attempt
             assert first.started_at is not None and outcome.ended_at is not None
             outcome = outcome._replace(
                 started_at=first.started_at,
                 duration_s=(outcome.ended_at - first.started_at).total_seconds(),
-                cpu_s=self._cpu.get(name),
+                cpu_s=self._cpu.pop(name, 0.0) + (outcome.cpu_s or 0.0),
             )
-        self._finish(self.hooks.judge(self.run, node, outcome))
+        if self._gated:
+            outcome = self.hooks.judge(self.run, node, outcome)
+        self._finish(outcome)
 
     def _finish(self, outcome: NodeOutcome) -> None:
         name = outcome.name
         self.outcomes[name] = outcome
         if outcome.status.ok:
             self.values[name] = outcome.output
-        if self.hooks.observers:
+        else:
+            self._failed.add(name)
+        if self._observed:
             self.hooks.emit(NodeFinished(self.run, outcome))
         for child in self._children[name]:
             waiting = self._waiting[child]

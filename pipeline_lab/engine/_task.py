@@ -58,10 +58,13 @@ def execute_task(task: NodeTask) -> NodeOutcome:
     datasets: list[Any] = []
 
     def report(use: Any) -> None:
-        if use not in datasets:
+        if use not in datasets:  # a retried read reports the same dataset again
             datasets.append(use)
 
-    context = task.context._replace(node=node.name, attempt=task.attempt, report=report)
+    run = task.context
+    context = RunContext(
+        run.run_id, run.pipeline, node.name, task.attempt, run.params, run.catalog, report
+    )
     try:
         with running(context):
             if node.timeout is None:
@@ -76,11 +79,17 @@ def execute_task(task: NodeTask) -> NodeOutcome:
             started_at,
             datetime.now(timezone.utc),
             time.perf_counter() - started,
-            error=summary(exc),
-            traceback=user_traceback(exc, _code_filename(node)),
-            timed_out=isinstance(exc, NodeTimeoutError),
-            datasets=tuple(datasets),
-            exception=exc,
+            None,
+            None,
+            None,
+            summary(exc),
+            user_traceback(exc, _code_filename(node)),
+            isinstance(exc, NodeTimeoutError),
+            (),
+            tuple(datasets),
+            None,
+            None,
+            exc,
         )
     dims = shape(value)
     return NodeOutcome(
@@ -93,9 +102,14 @@ def execute_task(task: NodeTask) -> NodeOutcome:
         cpu,
         None if dims is None else dims[0],
         None if dims is None else dims[1],
-        datasets=tuple(datasets),
-        output=value,
-        display=shown,
+        None,
+        None,
+        False,
+        (),
+        tuple(datasets),
+        value,
+        shown,
+        None,
     )
 
 
@@ -142,7 +156,7 @@ def _evaluate(task: NodeTask) -> tuple[Any, Any, float]:
     if node.func is not None:
         base = task.namespace.values
         if node.inputs is not None:
-            value = node.func(*(inputs[d] if d in inputs else base[d] for d in node.inputs))
+            value = node.func(*[inputs[d] if d in inputs else base[d] for d in node.inputs])
         else:
             params = task.namespace.parameters_of(node)
             value = node.func(**params, **inputs)

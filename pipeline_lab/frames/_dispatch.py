@@ -59,8 +59,14 @@ def _isolated(value: object) -> Any:
     return value
 
 
+# Values that are never frames: answered without dispatch (the engine asks about every output).
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None), list, dict, tuple, set})
+
+
 def shape(value: object) -> tuple[int, int] | None:
     """``(rows, columns)`` of a frame, or ``None`` for a value that is not a frame."""
+    if type(value) in _PLAIN:
+        return None
     _ensure(value)
     return _shape(value)
 
@@ -102,5 +108,7 @@ def isolated(value: object) -> Any:
     shared, their column lists are not); a LazyFrame gets its own plan object, so no two
     threads ever touch one plan. Other values are handed on as they are.
     """
+    if type(value) in _PLAIN:
+        return value
     _ensure(value)
     return _isolated(value)

@@ -14,6 +14,7 @@ from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph._analysis import CellAnalysis, analyze_cell
 from pipeline_lab.graph._node import Node
 from pipeline_lab.graph._validate import Issue, validate
+from pipeline_lab.registry import generation as registry_generation
 from pipeline_lab.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -70,19 +71,23 @@ class Pipeline:
         self.setup: list[Cell] = list(setup)
         self.reports: list[Cell] = list(reports)
         self._nodes: dict[str, Node] = {}
+        self._view = MappingProxyType(self._nodes)
+        self._valid: tuple[object, ...] | None = None
         self.duplicates: list[str] = []
         self.notices: list[str] = []
         self._deps: dict[str, tuple[str, ...]] | None = None
         self._dependents: dict[str, tuple[str, ...]] | None = None
+        self._order: tuple[str, ...] | None = None
 
     @property
     def nodes(self) -> Mapping[str, Node]:
         """The nodes by name, in the order they were added; read-only: use :meth:`add`,
         :meth:`remove` and :meth:`connect` to change them."""
-        return MappingProxyType(self._nodes)
+        return self._view
 
     def _forget_edges(self) -> None:
         self._deps = self._dependents = None
+        self._order = None
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, nodes={list(self.nodes)})"
@@ -117,7 +122,7 @@ class Pipeline:
             setup=self.setup,
             reports=self.reports,
         )
-        other._nodes = dict(self._nodes)
+        other._nodes.update(self._nodes)
         other.duplicates = list(self.duplicates)
         return other
 
@@ -206,6 +211,11 @@ class Pipeline:
 
     def order(self) -> list[str]:
         """Topological order; among ready nodes, the one added first goes first."""
+        if self._order is None:
+            self._order = tuple(self._topological_order())
+        return list(self._order)
+
+    def _topological_order(self) -> list[str]:
         position = {n: i for i, n in enumerate(self._nodes)}
         waiting = {n: len(self.dependencies(n)) for n in self._nodes}
         ready = [position[n] for n, count in waiting.items() if count == 0]
@@ -234,13 +244,34 @@ class Pipeline:
         return validate(self, known)
 
     def check(self, known: Iterable[str] | None = None) -> None:
-        """Raise one ``PipelineDefinitionError`` listing every error :meth:`validate` finds."""
+        """Raise one ``PipelineDefinitionError`` listing every error :meth:`validate` finds.
+
+        A pipeline found valid is not checked again until it (or a registry, e.g. of
+        components) changes: running it many times costs one validation.
+        """
+        state = self._state(known)
+        if state == self._valid:
+            return
         errors = [i for i in self.validate(known) if i.severity == "error"]
         if errors:
             lines = "\n".join(f"  - {issue}" for issue in errors)
             raise PipelineDefinitionError(
                 f"pipeline '{self.name}' has {len(errors)} problem(s):\n{lines}"
             )
+        self._valid = state
+
+    def _state(self, known: Iterable[str] | None) -> tuple[object, ...]:
+        """What validity depends on: nodes, parameter names, cells, registries, known names."""
+        return (
+            tuple(self._nodes.values()),
+            tuple(self.params),
+            self.param_code,
+            tuple(self.setup),
+            tuple(self.reports),
+            tuple(self.duplicates),
+            registry_generation(),
+            None if known is None else frozenset(known),
+        )
 
     def setup_transforms(self) -> set[str]:
         """Components the setup cells register (``@pipeline_lab.transform`` functions)."""

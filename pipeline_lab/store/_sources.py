@@ -149,4 +149,3 @@ def _config(record: DataSourceRecord) -> DataSourceConfig:
 def store_catalog() -> StoreSourceCatalog | None:
     """The store's catalog, or ``None`` while ``PIPELINE_LAB_STORE=off`` (nothing is opened)."""
     return StoreSourceCatalog() if settings().store_enabled else None
-

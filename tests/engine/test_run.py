@@ -192,7 +192,7 @@ def test_traceback_of_a_function_node() -> None:
 @pytest.mark.parametrize("executor", ["sequential", "threads"])
 def test_keyboard_interrupt_is_not_swallowed(executor: str) -> None:
     """A node raising KeyboardInterrupt (a kernel interrupt) stops the run, which says so."""
-    pipeline = chain(first="1", n="raise KeyboardInterrupt", after="n")
+    pipeline = chain(first="1", n="assert first == 1\nraise KeyboardInterrupt", after="n")
     with pytest.raises(RunInterrupted) as info:
         pipeline.run(hooks=[], executor=executor)
     assert isinstance(info.value, KeyboardInterrupt)

@@ -57,7 +57,7 @@ class TransformationEngine:
             if (
                 materialize
                 or node.checks
-                or node.instance.category == "sink"
+                or node.instance.must_collect
                 or not any(r in chosen for r in readers)
                 or any(pipeline.nodes[r].component is None for r in readers)
             ):

@@ -87,8 +87,10 @@ def _(value: pl.LazyFrame) -> pl.LazyFrame:
     return value.clone()
 
 
-class KnownSchemaFrame(pl.LazyFrame):
-    """A LazyFrame whose schema is known: ``collect_schema()`` answers without resolving it.
+class LazyFrame(pl.LazyFrame):
+    """A polars LazyFrame whose schema is known: ``collect_schema()`` answers at once.
+
+    Named like its base, which it is to every reader: type names show in run summaries.
 
     polars resolves a plan's schema by walking the whole plan, and remembers it only on the
     LazyFrame object that asked; so asking each new plan of a growing chain costs time in
@@ -101,9 +103,9 @@ class KnownSchemaFrame(pl.LazyFrame):
     _known: pl.Schema | None = None
 
     @classmethod
-    def of(cls, plan: pl.LazyFrame, schema: Mapping[str, Any]) -> KnownSchemaFrame:
+    def of(cls, plan: pl.LazyFrame, schema: Mapping[str, Any]) -> LazyFrame:
         frame = cls._from_pyldf(plan._ldf)
-        assert isinstance(frame, KnownSchemaFrame)
+        assert isinstance(frame, LazyFrame)
         frame._known = schema if isinstance(schema, pl.Schema) else pl.Schema(schema)
         return frame
 
@@ -114,7 +116,7 @@ class KnownSchemaFrame(pl.LazyFrame):
 
     def clone(self) -> pl.LazyFrame:
         copy = super().clone()
-        return copy if self._known is None else KnownSchemaFrame.of(copy, self._known)
+        return copy if self._known is None else LazyFrame.of(copy, self._known)
 
     def __getstate__(self) -> Any:
         return super().__getstate__(), self._known
@@ -125,4 +127,4 @@ class KnownSchemaFrame(pl.LazyFrame):
 
 
 def with_schema(plan: pl.LazyFrame, schema: Mapping[str, Any]) -> pl.LazyFrame:
-    return KnownSchemaFrame.of(plan, schema)
+    return LazyFrame.of(plan, schema)

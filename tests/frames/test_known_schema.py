@@ -40,6 +40,7 @@ def test_the_schema_is_answered_without_resolving_the_plan() -> None:
 def test_it_is_the_same_plan() -> None:
     known = with_schema(deep(3), deep(3).collect_schema())
     assert isinstance(known, pl.LazyFrame) and to_lazy(known) is known
+    assert type(known).__name__ == "LazyFrame"  # as run summaries and reprs name it
     assert_frame_equal(known.collect(), deep(3).collect())
     assert known.explain() == deep(3).explain()
 

@@ -19,7 +19,7 @@ def cast(kind: str, strict: bool = True) -> Any:
     return get_component("cast")({"input": "raw", "columns": {"v": kind}, "strict": strict})
 
 
-def schema(kind: str, strict: bool = True) -> Any:
+def schema(kind: str | dict[str, str], strict: bool = True) -> Any:
     mode = "strict" if strict else "lenient"
     return get_component("schema")({"input": "raw", "columns": {"v": kind}, "mode": mode})
 
@@ -172,3 +172,25 @@ def test_every_conversion_runs_or_is_refused_when_built(source: str, target: str
         if (source, target) == ("aware", "datetime"):  # an aware time keeps its zone
             expected = pl.Datetime("us", "UTC")
         assert out.schema["v"] == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        pytest.param(
+            {"type": "datetime(ms)", "time_unit": "ns"},
+            "type 'datetime(ms)' has time_unit 'ms' but option 'time_unit' is 'ns'",
+            id="unit",
+        ),
+        pytest.param(
+            {"type": "datetime(ms, UTC)", "time_zone": "Europe/Paris"},
+            "has time_zone 'UTC' but option 'time_zone' is 'Europe/Paris'",
+            id="zone",
+        ),
+    ],
+)
+def test_a_datetime_name_and_its_options_must_agree(spec: dict[str, str], words: str) -> None:
+    with pytest.raises(ComponentError, match=re.escape(words)):
+        schema(spec)
+    same = {**spec, "time_unit": "ms"} if "time_unit" in spec else {**spec, "time_zone": "UTC"}
+    assert schema(same).params.specs()["v"].dtype() == parse_type(spec["type"]).dtype()

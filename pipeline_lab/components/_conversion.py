@@ -1,4 +1,5 @@
-"""Type conversion rules: declared column types, and the polars expressions that reach them.
+"""Type conversion rules of ``cast`` and ``schema``: column types, and the polars expressions
+that reach them.
 
 Strings are parsed the way data arrives in files: numbers with surrounding spaces, optional
 thousands separators and decimal commas, booleans in their common spellings, dates and

@@ -95,6 +95,8 @@ def parse_type(text: str) -> TypeName:
         if kind == "datetime" and 1 <= len(args) <= 2 and args[0].lower() in UNITS:
             unit: TimeUnit = args[0].lower()  # type: ignore[assignment]
             zone = check_zone(args[1]) if len(args) == 2 and args[1] else None
+            if unit == "us" and zone is None:
+                return TypeName("datetime")  # the default: one spelling
             return TypeName("datetime", unit=unit, zone=zone)
     close = did_you_mean(name, [*NAMES, *ALIASES])
     hint = f"; {close}" if close else ""

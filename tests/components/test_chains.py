@@ -47,10 +47,10 @@ def seconds_per_node(plan: pl.LazyFrame, nodes: int = 48) -> float:
 
 def test_building_a_node_costs_the_same_at_any_depth() -> None:
     """Resolving each new plan's schema made node n cost O(n): a chain of 2,000 filters took
-    82 s. At depth 1,200 a node must build about as fast as at depth 0 (not ~30x slower)."""
+    82 s. At depth 1,200 a node must build about as fast as at depth 0 (it was ~200x slower)."""
     shallow = seconds_per_node(FRAME.lazy())
     deep = chain(FRAME.lazy(), 1200)
-    assert seconds_per_node(deep) < 3 * shallow
+    assert seconds_per_node(deep) < 4 * shallow
 
 
 def test_a_deep_chain_knows_the_schema_polars_resolves() -> None:

@@ -51,6 +51,7 @@ NAMES = [
     pytest.param("decimal(10)", pl.Decimal(10, 0), id="decimal-scale-0"),
     pytest.param("Decimal(12, 2)", pl.Decimal(12, 2), id="decimal-precision-scale"),
     pytest.param("datetime(ms)", pl.Datetime("ms"), id="datetime-unit"),
+    pytest.param("datetime(us)", pl.Datetime("us"), id="datetime-default-unit"),
     pytest.param("DATETIME(ns, UTC)", pl.Datetime("ns", "UTC"), id="datetime-unit-zone"),
     pytest.param(
         "datetime(us, Europe/Paris)", pl.Datetime("us", "Europe/Paris"), id="datetime-zone-case"

@@ -202,11 +202,6 @@ class Rename(Component[RenameParams]):
 
 
 # -- cast --------------------------------------------------------------------------------------
-def type_name(text: str) -> str:
-    """The canonical spelling of a type name (``Decimal(10, 2)`` -> ``decimal(10,2)``)."""
-    return parse_type(text).text
-
-
 class CastParams(ComponentParams):
     input: str = NodeInput()
     columns: dict[str, str] = Field(
@@ -219,7 +214,7 @@ class CastParams(ComponentParams):
     @field_validator("columns")
     @classmethod
     def _known_types(cls, columns: dict[str, str]) -> dict[str, str]:
-        return {column: type_name(kind) for column, kind in columns.items()}
+        return {column: parse_type(kind).text for column, kind in columns.items()}
 
 
 @component

@@ -203,10 +203,11 @@ def test_runs_headless_and_matches_an_independent_computation(
     )
     assert result.setup_error is None
     # One plan for the chain: components read only by components stay lazy ...
-    for name in set(COMPONENT_NODES) - {"top_regions"}:
+    for name in set(COMPONENT_NODES) - {"orders", "top_regions"}:
         assert isinstance(result.outputs[name], pl.LazyFrame), name
-    # ... and it is collected where a code node reads it.
+    # ... and it is collected where a code node reads it; the strict schema, a gate, on its own.
     assert isinstance(result.outputs["top_regions"], pl.DataFrame)
+    assert isinstance(result.outputs["orders"], pl.DataFrame)
 
     written = pl.read_parquet(target)
     assert written.equals(result.outputs["top_regions"])
@@ -244,11 +245,12 @@ def test_the_strict_schema_fails_the_run_on_a_malformed_amount(
     )
 
     assert result.status == "failed"
-    # The schema check runs inside the fused plan: the node that collects it reports it.
-    failed = result.node_runs["top_regions"]
+    # The schema gate is collected where it is: its own node fails, nothing downstream runs.
+    failed = result.node_runs["orders"]
     assert failed.status is NodeStatus.FAILED
     assert "schema:" in failed.error and "'amount'" in failed.error and "'112,68'" in failed.error
-    assert result.node_runs["write_top_regions"].status is NodeStatus.SKIPPED
+    for name in ("unique_orders", "top_regions", "write_top_regions"):
+        assert result.node_runs[name].status is NodeStatus.SKIPPED
     assert not target.exists()
 
 
@@ -263,8 +265,9 @@ def test_explain_shows_the_aggregate_chain_as_one_plan(
     assert plan.count("FILTER") == 1  # the filter's two conditions, in one step
     (step,) = [line for line in plan.splitlines() if "FILTER" in line]
     assert '"paid"' in step and "amount" in step and "10" in step
-    for part in ("AGGREGATE", "LEFT JOIN", "UNIQUE", "OPAQUE_PYTHON", "truncate"):
-        assert part in plan, part  # aggregate, join, deduplicate, schema gate, derive
+    for part in ("AGGREGATE", "LEFT JOIN", "UNIQUE", "to_integer", "truncate"):
+        assert part in plan, part  # aggregate, join, deduplicate, schema, derive
+    assert "python" not in plan.lower()  # the schema's check is native polars (and not here)
     assert plan.count("DF [") == 2  # it reads the two code nodes' frames, and nothing else
 
 

@@ -2,21 +2,26 @@
 
 A component is a configurable node: ``%%pipeline paid --component filter`` with a YAML body
 of its parameters. :meth:`Component.build` is the final template method every caller uses:
-it turns inputs into LazyFrames, checks the columns the parameters name, calls the one
-abstract step :meth:`Component.apply`, and wraps polars errors so they name the node.
+it turns inputs into LazyFrames, checks the parameters against the inputs' schemas, calls
+the one abstract step :meth:`Component.apply`, and wraps polars errors so they name the node.
+
+Building is incremental: the output's schema comes from applying the component to empty
+frames of its inputs' schemas, which costs the same however long the upstream chain is, and
+travels with the plan (``frames.with_schema``), so the next component reads it at once.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError
-from pipeline_lab.frames import to_lazy
+from pipeline_lab.frames import to_lazy, with_schema
 
 if TYPE_CHECKING:
     import polars as pl
@@ -24,6 +29,26 @@ if TYPE_CHECKING:
 Category = Literal["source", "transform", "sink", "check"]
 Lineage = Literal["direct", "derived", "aggregated", "filtered"]
 NODE_INPUT = "x-node-input"
+HIDDEN_PREFIX = "__pipeline_lab_"
+"""Columns a plan carries for its component's ``finish`` alone, which drops them."""
+
+_CHECKED: ContextVar[bool] = ContextVar("pipeline_lab_component_checked", default=False)
+
+
+def checking_plans() -> bool:
+    """Whether ``apply`` should resolve the plans it builds, to report type errors there.
+
+    :meth:`Component.build` first applies a component to empty frames of its inputs'
+    schemas, which resolves cheaply and reports every error, then applies it to the real
+    inputs with this False: resolving those plans again would cost time in proportion to
+    the upstream chain, so a deep chain would build in quadratic time.
+    """
+    return not _CHECKED.get()
+
+
+def visible(names: Iterable[str]) -> list[str]:
+    """Column ``names`` without the hidden ones (see :data:`HIDDEN_PREFIX`)."""
+    return [n for n in names if not n.startswith(HIDDEN_PREFIX)]
 
 
 class ComponentError(PipelineDefinitionError):
@@ -131,19 +156,55 @@ class Component(ABC, Generic[P]):
         return tuple(dict.fromkeys(names))
 
     # -- running ---------------------------------------------------------------------------
+    @property
+    def must_collect(self) -> bool:
+        """Whether the engine collects this component's output where it is, never fusing it
+        into a plan downstream: a sink writes its frame, and a check reads its verdict, in
+        :meth:`finish`."""
+        return self.category == "sink"
+
     def build(self, inputs: Mapping[str, Any]) -> pl.LazyFrame:
-        """The component's output plan over ``inputs`` (frames of any kind, by node name)."""
+        """The component's output plan over ``inputs`` (frames of any kind, by node name).
+
+        Apart from a source's, the plan knows its schema (``collect_schema()`` is free).
+        """
         # input_names() may over-approximate (the sql component lists every table its query
         # names); the graph passes only the names that are nodes.
-        lazy = {name: to_lazy(inputs[name]) for name in self.input_names() if name in inputs}
         try:
-            return self.apply(lazy)
+            lazy = {
+                n: _without_hidden(to_lazy(inputs[n])) for n in self.input_names() if n in inputs
+            }
+            if self.category == "source" or not lazy:
+                return self.apply(lazy)  # its schema is the data's: polars asks the source
+            schema = self.output_schema({n: f.collect_schema() for n, f in lazy.items()})
+            if schema is None:
+                plan = self.apply(lazy)
+                return with_schema(plan, plan.collect_schema())
+            checked = _CHECKED.set(True)
+            try:
+                plan = self.apply(lazy)
+            finally:
+                _CHECKED.reset(checked)
         except PipelineLabError:
             raise
         except Exception as exc:
             raise ComponentError(
                 f"{self.name} failed: {type(exc).__name__}: {exc}", node=self.node
             ) from exc
+        return with_schema(plan, schema)
+
+    def output_schema(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> pl.Schema | None:
+        """The output plan's schema over inputs of these schemas; ``None`` if it depends on
+        the data (then :meth:`build` resolves the real plan).
+
+        It applies the component to empty frames: that checks the parameters against the
+        inputs as a run does, reads no data, and costs the same however deep the inputs'
+        plans are.
+        """
+        import polars as pl
+
+        empty = {n: pl.LazyFrame(schema=dict(s)) for n, s in input_schemas.items()}
+        return self.apply(empty).collect_schema()
 
     @abstractmethod
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
@@ -154,7 +215,7 @@ class Component(ABC, Generic[P]):
         import polars as pl
 
         empty = {n: pl.LazyFrame(schema=dict(s)) for n, s in input_schemas.items()}
-        out = self.apply(empty).collect_schema().names()
+        out = visible(self.apply(empty).collect_schema().names())
         lineage = []
         for column in out:
             sources = tuple((n, column) for n, s in input_schemas.items() if column in s)
@@ -164,10 +225,16 @@ class Component(ABC, Generic[P]):
     def finish(self, frame: pl.DataFrame) -> Any:
         """The node's output once its plan is collected; sinks write ``frame`` here.
 
-        The engine always collects a sink (category ``sink``) and calls this; other
-        components return the frame unchanged.
+        The engine calls it on every component output it collects, and always collects a
+        component that :attr:`must_collect`: a sink writes here, a strict check raises here
+        (reading hidden columns of ``frame`` and dropping them). Others return the frame.
         """
         return frame
+
+    def run(self, inputs: Mapping[str, Any]) -> Any:
+        """The node's output over ``inputs``, as the engine makes it: built, collected,
+        finished (a sink writes, a check raises)."""
+        return self.finish(self.build(inputs).collect())
 
     @abstractmethod
     def to_code(self) -> str:
@@ -175,6 +242,17 @@ class Component(ABC, Generic[P]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
+
+
+def _without_hidden(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``frame`` without hidden columns: those of an upstream check that was not finished
+    (the engine never fuses one, but a plan explained as a whole does)."""
+    schema = frame.collect_schema()
+    hidden = [n for n in schema.names() if n.startswith(HIDDEN_PREFIX)]
+    if not hidden:
+        return frame
+    kept = {n: t for n, t in schema.items() if n not in hidden}
+    return with_schema(frame.drop(hidden), kept)
 
 
 def _describe(exc: ValidationError, component: Component) -> str:

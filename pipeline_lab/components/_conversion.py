@@ -1,4 +1,5 @@
-"""Type conversion rules: declared column types, and the polars expressions that reach them.
+"""Type conversion rules of ``cast`` and ``schema``: column types, and the polars expressions
+that reach them.
 
 Strings are parsed the way data arrives in files: numbers with surrounding spaces, optional
 thousands separators and decimal commas, booleans in their common spellings, dates and
@@ -10,30 +11,33 @@ code that builds it, so a component's ``to_code()`` is exactly what its plan run
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError, field_validator, model_validator
 
-from pipeline_lab.components._base import ComponentParams
+from pipeline_lab.components._base import Component, ComponentError, ComponentParams
+from pipeline_lab.components._types import INTEGERS, TimeUnit, TypeName, check_zone, parse_type
 
 if TYPE_CHECKING:
     import polars as pl
 
-INTEGERS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-FLOATS = ("float32", "float64", "decimal(p,s)")
-TYPES = (*INTEGERS, *FLOATS, "bool", "string", "date", "datetime", "time", "categorical")
-ALIASES = {"int": "int64", "integer": "int64", "float": "float64", "double": "float64"}
-ALIASES |= {"boolean": "bool", "str": "string", "text": "string", "category": "categorical"}
 TRUE_VALUES = ("true", "t", "yes", "y", "1", "on")
 FALSE_VALUES = ("false", "f", "no", "n", "0", "off")
 ISO_DATES = ("%Y-%m-%d",)
 ISO_TIMES = ("%H:%M:%S%.f", "%H:%M")
 ISO_DATETIMES = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 AWARE_FORMAT = re.compile(r"%[:#]*z|%\+")
-_DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
+# Conversions polars refuses, by target and source type (strings are parsed, categoricals and
+# the categorical target go through strings, numbers become booleans by value).
+_UNSUPPORTED = {
+    "bool": ("Date", "Datetime", "Time"),
+    "date": ("Decimal", "Time"),
+    "datetime": ("Decimal", "Time"),
+    "time": ("Date", "Decimal"),
+    "decimal": ("Boolean", "Date", "Datetime", "Time"),
+}
 
 
 class Chain:
@@ -101,7 +105,7 @@ class ColumnType(ComponentParams):
     type: str
     format: str | None = None
     time_zone: str | None = None
-    time_unit: Literal["ns", "us", "ms"] = "us"
+    time_unit: TimeUnit = "us"
     ambiguous: Literal["error", "earliest", "latest"] = "error"
     true_values: tuple[str, ...] | None = None
     false_values: tuple[str, ...] | None = None
@@ -109,27 +113,38 @@ class ColumnType(ComponentParams):
     decimal: Literal[".", ","] = "."
     nullable: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unit_and_zone_of_the_name(cls, data: Any) -> Any:
+        """``datetime(ms, UTC)`` is ``datetime`` with time_unit ``ms`` and time_zone ``UTC``."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
+            return data
+        try:
+            parsed = parse_type(data["type"])
+        except ValueError:
+            return data  # the type's own validator says what is wrong
+        if parsed.unit is None:
+            return data
+        data = {**data, "type": "datetime"}
+        for key, value in (("time_unit", parsed.unit), ("time_zone", parsed.zone)):
+            given = data.get(key)
+            if value is not None and given is not None and given != value:
+                raise ValueError(
+                    f"type {parsed.text!r} has {key} {value!r} but option {key!r} is {given!r}"
+                )
+            if value is not None:
+                data[key] = value
+        return data
+
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        name = ALIASES.get(value.strip().lower(), value.strip().lower())
-        if name in TYPES or _DECIMAL.fullmatch(name):
-            return name
-        if name == "decimal":
-            raise ValueError("decimal needs a precision and a scale, e.g. 'decimal(12,2)'")
-        raise ValueError(f"unknown type {value!r} (known: {', '.join(TYPES)})")
+        return parse_type(value).text
 
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                zoneinfo.ZoneInfo(value)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"unknown time zone {value!r} (use an IANA name such as 'Europe/Paris')"
-                ) from None
-        return value
+        return None if value is None else check_zone(value)
 
     @model_validator(mode="after")
     def _separators_differ(self) -> ColumnType:
@@ -137,22 +152,18 @@ class ColumnType(ComponentParams):
             raise ValueError(f"thousands and decimal separators are both {self.decimal!r}")
         return self
 
-    def dtype(self) -> pl.DataType:
-        import polars as pl
+    @property
+    def name(self) -> str:
+        """The type's canonical name, time unit and zone included: ``datetime(ms, UTC)``."""
+        if self.type == "datetime" and (self.time_unit != "us" or self.time_zone):
+            return TypeName("datetime", unit=self.time_unit, zone=self.time_zone).text
+        return self.type
 
-        if self.type.startswith("decimal"):
-            precision, scale = _DECIMAL.fullmatch(self.type).groups()  # type: ignore[union-attr]
-            return pl.Decimal(int(precision), int(scale or 0))
-        if self.type == "datetime":
-            return pl.Datetime(self.time_unit, self.time_zone)
-        names = {"bool": "Boolean", "categorical": "Categorical"}
-        name = names.get(self.type) or self.type.capitalize().replace("Uint", "UInt")
-        dtype: pl.DataType = getattr(pl, name)()  # Int64, UInt8, Float32, String, Date, Time, ...
-        return dtype
+    def dtype(self) -> pl.DataType:
+        return parse_type(self.name).dtype()
 
     def label(self) -> str:
-        options = [f"{k} {getattr(self, k)!r}" for k in ("format", "time_zone") if getattr(self, k)]
-        return self.type + (f" ({', '.join(options)})" if options else "")
+        return self.name + (f" (format {self.format!r})" if self.format else "")
 
 
 def problem(exc: ValidationError) -> str:
@@ -168,7 +179,7 @@ def problem(exc: ValidationError) -> str:
             problems.append(f"option {where!r} is required")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(message if where == "type" else f"option {where!r}: {message}")
+            problems.append(message if where in ("type", "") else f"option {where!r}: {message}")
     return "; ".join(problems)
 
 
@@ -197,8 +208,18 @@ class Conversion:
         return self.present & self.value.call("is_null")
 
 
+class Unconvertible(ValueError):
+    """polars has no conversion from a column's type to the declared one."""
+
+    def __init__(self, column: str, source: pl.DataType, spec: ColumnType) -> None:
+        super().__init__(f"column {column!r} of type {source} cannot be cast to {spec.name}")
+
+
 def conversion(column: str, source: pl.DataType, spec: ColumnType) -> Conversion:
-    """The expressions that convert ``column`` (of type ``source``) to ``spec``."""
+    """The expressions that convert ``column`` (of type ``source``) to ``spec``.
+
+    Raises :class:`Unconvertible` for a pair of types polars cannot convert.
+    """
     import polars as pl
 
     col = Chain.pl("col", column)
@@ -209,6 +230,9 @@ def conversion(column: str, source: pl.DataType, spec: ColumnType) -> Conversion
         text = col.call("str.strip_chars")
         present = text.call("ne", "")  # null stays null: not counted
         return Conversion(column, spec, _from_text(text, spec, target), present)
+    kind = spec.type.partition("(")[0]
+    if source.is_nested() or source.base_type().__name__ in _UNSUPPORTED.get(kind, ()):
+        raise Unconvertible(column, source, spec)
     present = col.call("is_not_null")
     if spec.type == "categorical" and source != pl.String:
         value = col.call("cast", pl.String).call("cast", target)
@@ -229,6 +253,20 @@ def conversion(column: str, source: pl.DataType, spec: ColumnType) -> Conversion
     else:
         value = col.call("cast", target, strict=False)
     return Conversion(column, spec, value, present)
+
+
+def convert_column(
+    comp: Component[Any], column: str, source: pl.DataType, spec: ColumnType
+) -> Conversion:
+    """The conversion of ``column``, or an error naming the component if polars has none."""
+    try:
+        return conversion(column, source, spec)
+    except Unconvertible as exc:
+        raise ComponentError(
+            f"{comp.name}: {exc}",
+            node=comp.node,
+            hint="cast it to another type first, or derive the column with SQL",
+        ) from None
 
 
 def _from_text(text: Chain, spec: ColumnType, target: pl.DataType) -> Chain:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.components._base import ComponentError
+from pipeline_lab.components._base import ComponentError, checking_plans
 from pipeline_lab.context import current_run
 from pipeline_lab.suggest import did_you_mean
 
@@ -126,6 +126,7 @@ def with_sql_column(
     name: str,
     text: str,
     *,
+    columns: list[str] | None = None,
     param: str,
     component: str,
     node: str | None = None,
@@ -136,9 +137,11 @@ def with_sql_column(
 
     Most expressions parse on their own (``pl.sql_expr``). Some need the types of their
     columns (``DATE_TRUNC('month', ts)``): those run through ``frame.sql``, which knows the
-    schema. Both are SQL parsed by polars, never Python.
+    schema. Both are SQL parsed by polars, never Python. ``columns`` are the frame's column
+    names, if the caller knows them (else they are resolved).
     """
-    columns = frame.collect_schema().names()
+    if columns is None:
+        columns = frame.collect_schema().names()
     text = bind_parameters(text, param=param, component=component, node=node)
     try:
         expr = sql_expr(text, param=param, component=component, node=node)
@@ -148,7 +151,8 @@ def with_sql_column(
         reads = frozenset(re.findall(r"[^\W\d]\w*", re.sub(r"'[^']*'", "", text))) & set(columns)
         try:
             out = frame.sql(sql_select(columns, name, text))
-            out.collect_schema()
+            if checking_plans():
+                out.collect_schema()
         except Exception as inner:
             raise ComponentError(
                 f"{component}: parameter '{param}' ({text!r}) does not fit the input: "

@@ -65,7 +65,7 @@ class TransformationEngine:
             if (
                 materialize
                 or node.checks
-                or node.instance.category == "sink"
+                or node.instance.must_collect
                 or len(readers) != 1
                 or pipeline.nodes[readers[0]].component is None
             ):
@@ -121,8 +121,14 @@ def build_plan(pipeline: Pipeline, name: str, values: Mapping[str, Any]) -> pl.L
     inputs: dict[str, Any] = {}
     for dep in pipeline.dependencies(name):
         # Upstream components are rebuilt, not read back: the plan shows the whole fused chain
-        # as a headless run executes it, even where the kernel holds a collected value.
-        if pipeline.nodes[dep].component is not None:
+        # as a headless run executes it, even where the kernel holds a collected value. A run
+        # collects a component that must be (a sink, a strict conversion) or has checks: the
+        # plan starts from its value then, as the run's does.
+        upstream = pipeline.nodes[dep]
+        collected = upstream.component is not None and (
+            upstream.checks or upstream.instance.must_collect
+        )
+        if upstream.component is not None and not (collected and dep in values):
             inputs[dep] = build_plan(pipeline, dep, values)
         elif dep in values:
             inputs[dep] = to_lazy(values[dep])

@@ -15,6 +15,16 @@ from pipeline_lab.frames._dispatch import (
     to_lazy,
     to_pandas,
     to_polars,
+    with_schema,
 )
 
-__all__ = ["columns", "is_frame", "isolated", "shape", "to_lazy", "to_pandas", "to_polars"]
+__all__ = [
+    "columns",
+    "is_frame",
+    "isolated",
+    "shape",
+    "to_lazy",
+    "to_pandas",
+    "to_polars",
+    "with_schema",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from functools import singledispatch
 from typing import Any
 
@@ -112,3 +113,15 @@ def isolated(value: object) -> Any:
         return value
     _ensure(value)
     return _isolated(value)
+
+
+def with_schema(plan: Any, schema: Mapping[str, Any]) -> Any:
+    """The polars LazyFrame ``plan``, answering ``collect_schema()`` with ``schema`` at once.
+
+    For a caller that knows the schema of a plan without resolving it (a component's build);
+    the plan is unchanged, and ``isolated`` copies and pickling keep the schema.
+    """
+    _ensure(plan)
+    from pipeline_lab.frames._polars import with_schema as known
+
+    return known(plan, schema)

@@ -46,26 +46,7 @@ def raw_orders() -> pl.DataFrame:
     )
 
 
-@pytest.fixture
-def same_as_code() -> Callable[[Component[Any], Mapping[str, pl.DataFrame]], pl.DataFrame]:
-    """Build a component and check that running its ``to_code()`` text gives the same frame.
-
-    The code is evaluated with ``pl`` and each input name bound to a LazyFrame, as a user
-    pasting it into a notebook would have them; returns the built frame.
-    """
-
-    def check(component: Component[Any], inputs: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-        built = component.build(inputs).collect()
-        namespace: dict[str, Any] = {"pl": pl, **{n: f.lazy() for n, f in inputs.items()}}
-        exec(f"result = {component.to_code()}", namespace)  # our generated code, not user input
-        assert_frame_equal(namespace["result"].collect(), built)
-        return built
-
-    return check
-
-
-@pytest.fixture
-def run_code() -> Callable[[str, Mapping[str, Any]], Any]:
+def run_cell(code: str, names: Mapping[str, Any]) -> Any:
     """Run ``to_code()`` text as a notebook cell would: statements, then the last expression.
 
     Multi-statement code (an import, a check) is a valid cell; its value is the last
@@ -73,11 +54,31 @@ def run_code() -> Callable[[str, Mapping[str, Any]], Any]:
     """
     from pipeline_lab.graph._analysis import compile_cell
 
-    def run(code: str, names: Mapping[str, Any]) -> Any:
-        cell = compile_cell(code, filename="<to_code>")
-        namespace: dict[str, Any] = {"pl": pl, **names}
-        exec(cell.body, namespace)  # our generated code, not user input
-        assert cell.last is not None, "to_code() must end with the expression of the output"
-        return eval(cell.last, namespace)
+    cell = compile_cell(code, filename="<to_code>")
+    namespace: dict[str, Any] = {"pl": pl, **names}
+    exec(cell.body, namespace)  # our generated code, not user input
+    assert cell.last is not None, "to_code() must end with the expression of the output"
+    return eval(cell.last, namespace)
 
-    return run
+
+@pytest.fixture
+def same_as_code() -> Callable[[Component[Any], Mapping[str, pl.DataFrame]], pl.DataFrame]:
+    """Run a component as the engine does and check that its ``to_code()`` gives the same frame.
+
+    The code runs as a cell with ``pl`` and each input name bound to a LazyFrame, as a user
+    pasting it into a notebook would have them; returns the component's output.
+    """
+
+    def check(component: Component[Any], inputs: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+        built = component.run(inputs)
+        pasted = run_cell(component.to_code(), {n: f.lazy() for n, f in inputs.items()})
+        assert_frame_equal(pasted.collect(), built)
+        return built
+
+    return check
+
+
+@pytest.fixture
+def run_code() -> Callable[[str, Mapping[str, Any]], Any]:
+    """Run ``to_code()`` text as a notebook cell would (see :func:`run_cell`)."""
+    return run_cell

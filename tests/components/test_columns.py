@@ -72,15 +72,27 @@ CASES = [
     ),
     pytest.param(
         "cast",
-        {"columns": {"id": "string", "montant €": "int32"}},
+        {"columns": {"id": "string", "montant €": "float32"}},
         "orders",
         {
             "id": ["1", "2", "2", None, "5"],
-            "montant €": [10, None, 3, 7, None],
+            "montant €": [10.0, None, 3.5, 7.25, None],
             "名前": ["ana", "bo", "bo", None, "émile"],
             "day": [D1, None, D3, D4, None],
         },
         id="cast-numbers",
+    ),
+    pytest.param(
+        "cast",
+        {"columns": {"montant €": "int32"}, "strict": False},
+        "orders",
+        {
+            "id": IDS,
+            "montant €": [10, None, None, None, None],  # only whole numbers become integers
+            "名前": ["ana", "bo", "bo", None, "émile"],
+            "day": [D1, None, D3, D4, None],
+        },
+        id="cast-whole-numbers-only",
     ),
     pytest.param(
         "cast",
@@ -201,7 +213,7 @@ def test_empty_input_gives_empty_output(
     frame = request.getfixturevalue(source)
     out = same_as_code(make(kind, params), {"orders": frame.clear()})
     assert out.height == 0
-    assert out.schema == make(kind, params).build({"orders": frame}).collect().schema
+    assert out.schema == make(kind, params).run({"orders": frame}).schema
 
 
 @pytest.mark.parametrize(("kind", "params", "source", "expected"), CASES)
@@ -210,14 +222,14 @@ def test_pandas_input(
 ) -> None:
     frame = request.getfixturevalue(source)
     component = make(kind, params)
-    from_pandas = component.build({"orders": frame.to_pandas(use_pyarrow_extension_array=True)})
-    assert_frame_equal(from_pandas.collect(), component.build({"orders": frame}).collect())
+    from_pandas = component.run({"orders": frame.to_pandas(use_pyarrow_extension_array=True)})
+    assert_frame_equal(from_pandas, component.run({"orders": frame}))
 
 
 def test_plain_pandas_input() -> None:
     frame = pd.DataFrame({"montant €": [1.5, float("nan")], "名前": ["a", None], "n": ["1", "2"]})
-    out = make("cast", {"columns": {"n": "int8", "montant €": "string"}}).build({"orders": frame})
-    assert out.collect().rows() == [("1.5", "a", 1), (None, None, 2)]
+    out = make("cast", {"columns": {"n": "int8", "montant €": "string"}}).run({"orders": frame})
+    assert out.rows() == [("1.5", "a", 1), (None, None, 2)]
     out = make("derive", {"columns": {"x": '"montant €" + 1'}}).build({"orders": frame})
     assert out.collect()["x"].to_list() == [2.5, None]
 
@@ -228,7 +240,7 @@ def test_lineage_covers_every_output_column(
 ) -> None:
     frame = request.getfixturevalue(source)
     lineage = make(kind, params).columns({"orders": frame.schema})
-    out = make(kind, params).build({"orders": frame}).collect()
+    out = make(kind, params).run({"orders": frame})
     assert [c.column for c in lineage] == out.columns
     for column in lineage:
         assert all(node == "orders" and name in frame.columns for node, name in column.sources)
@@ -252,9 +264,10 @@ def test_lineage_how_and_sources(orders: pl.DataFrame) -> None:
 # -- cast: strictness and types ------------------------------------------------------------------
 def test_strict_cast_reports_column_count_and_examples() -> None:
     frame = pl.DataFrame({"n": ["1", "x", "y", "x", None, "2", "1e3"]})
-    plan = make("cast", {"columns": {"n": "int64"}}).build({"orders": frame})
+    cast = make("cast", {"columns": {"n": "int64"}})
+    collected = cast.build({"orders": frame}).collect()  # lazy: the plan counts the failures
     with pytest.raises(ComponentError) as error:
-        plan.collect()  # lazy: the check runs when the plan does
+        cast.finish(collected)  # ... and the error is raised once it is collected
     text = str(error.value)
     assert "column 'n': 4 of 6 non-null values do not convert to int64" in text
     assert "'x', 'y', '1e3'" in text and "strict: false" in text
@@ -265,7 +278,9 @@ def test_strict_cast_reports_column_count_and_examples() -> None:
     ("columns", "words"),
     [
         pytest.param(
-            {"montant €": "float64"}, ["'montant €': 1 of 4", "float64, e.g. ''"], id="empty-string"
+            {"montant €": "int64"},
+            ["'montant €': 2 of 3", "int64, e.g. '10.5', '3.25'"],  # '' is missing: not counted
+            id="fractions-to-integer",
         ),
         pytest.param({"day": "date"}, ["'day': 1 of 4", "'2024-02-30'"], id="impossible-date"),
         pytest.param({"id": "uint8"}, ["'id': 1 of 4", "'x'"], id="not-a-number"),
@@ -275,36 +290,48 @@ def test_strict_cast_failures(
     columns: dict[str, str], words: list[str], raw_orders: pl.DataFrame
 ) -> None:
     with pytest.raises(ComponentError) as error:
-        make("cast", {"columns": columns}).build({"orders": raw_orders}).collect()
+        make("cast", {"columns": columns}).run({"orders": raw_orders})
     for word in words:
         assert word in str(error.value)
 
 
 def test_lenient_cast_nulls_what_does_not_convert(raw_orders: pl.DataFrame) -> None:
-    out = make("cast", {"columns": {"id": "int8"}, "strict": False}).build({"orders": raw_orders})
-    assert out.collect()["id"].to_list() == [1, 2, None, None, 5]
+    out = make("cast", {"columns": {"id": "int8"}, "strict": False}).run({"orders": raw_orders})
+    assert out["id"].to_list() == [1, 2, None, None, 5]
 
 
 def test_overflow_is_a_failure() -> None:
     frame = pl.DataFrame({"n": [1, 300, -5]})
     with pytest.raises(ComponentError, match="2 of 3 non-null values do not convert to uint8"):
-        make("cast", {"columns": {"n": "uint8"}}).build({"orders": frame}).collect()
+        make("cast", {"columns": {"n": "uint8"}}).run({"orders": frame})
 
 
-def test_cast_string_to_bool_points_to_derive(raw_orders: pl.DataFrame) -> None:
+def test_cast_parses_booleans_from_text() -> None:
+    frame = pl.DataFrame({"ok": [" yes", "No", "1", "f", None, ""]})
+    out = make("cast", {"columns": {"ok": "boolean"}}).run({"orders": frame})
+    assert out["ok"].to_list() == [True, False, True, False, None, None]
+    with pytest.raises(ComponentError, match=r"'ok': 2 of 3 non-null values .* e.g. 'maybe'"):
+        make("cast", {"columns": {"ok": "bool"}}).run(
+            {"orders": pl.DataFrame({"ok": ["maybe"] * 2 + ["y"]})}
+        )
+
+
+def test_cast_between_types_polars_cannot_convert_points_to_derive(
+    orders: pl.DataFrame,
+) -> None:
     with pytest.raises(ComponentError) as error:
-        make("cast", {"columns": {"名前": "bool"}}).build({"orders": raw_orders})
-    assert "column '名前' of type String cannot be cast to bool" in str(error.value)
+        make("cast", {"columns": {"day": "bool"}}).build({"orders": orders})
+    assert "cast: column 'day' of type Date cannot be cast to bool" in str(error.value)
     assert "derive" in str(error.value)
 
 
 def test_to_code_before_a_run_parses_strings(raw_orders: pl.DataFrame) -> None:
     component = make("cast", {"columns": {"day": "date", "id": "int64"}, "strict": False})
     code = component.to_code()
-    assert "pl.col('day').str.to_date(strict=False)" in code
-    assert "pl.col('id').cast(pl.Int64, strict=False)" in code
+    assert "pl.col('day').str.strip_chars().str.to_date('%Y-%m-%d', strict=False)" in code
+    assert "pl.col('id').str.strip_chars().str.to_integer(dtype=pl.Int64, strict=False)" in code
     result = eval(code, {"pl": pl, "orders": raw_orders.lazy()})  # our generated code
-    assert_frame_equal(result.collect(), component.build({"orders": raw_orders}).collect())
+    assert_frame_equal(result.collect(), component.run({"orders": raw_orders}))
 
 
 # -- bad input ----------------------------------------------------------------------------------
@@ -476,7 +503,7 @@ def test_runs_as_a_notebook_node(kind: str, params: dict[str, Any], bad: Any) ->
     assert pipeline.validate() == []
     result = pipeline.run(hooks=[])
     assert result.status == "succeeded", result.node_runs["out"].error
-    expected = make(kind, params).build({"orders": NODE_INPUT}).collect()
+    expected = make(kind, params).run({"orders": NODE_INPUT})
     assert_frame_equal(result.outputs["out"], expected)
 
 

@@ -26,7 +26,7 @@ def schema(columns: dict[str, Any], **options: Any) -> Any:
 
 def convert(values: list[Any], spec: Any, dtype: Any = None, **options: Any) -> pl.Series:
     frame = pl.DataFrame({"v": values}, schema={"v": dtype} if dtype is not None else None)
-    return schema({"v": spec}, **options).build({"raw": frame}).collect().get_column("v")
+    return schema({"v": spec}, **options).run({"raw": frame}).get_column("v")
 
 
 CASTS = [
@@ -204,7 +204,7 @@ def test_casts_text(
 ) -> None:
     component = schema({"v": spec})
     raw = pl.DataFrame({"v": values}, schema={"v": pl.String})
-    out = component.build({"raw": raw}).collect()
+    out = component.run({"raw": raw})
     assert out.schema["v"] == dtype
     assert out.get_column("v").to_list() == expected
     assert_frame_equal(run_code(component.to_code(), {"raw": raw}).collect(), out)
@@ -262,7 +262,7 @@ def test_casts_typed_columns(
 ) -> None:
     component = schema({"v": spec})
     raw = pl.DataFrame({"v": values}, schema={"v": source})
-    out = component.build({"raw": raw}).collect()
+    out = component.run({"raw": raw})
     assert out.get_column("v").to_list() == expected
     assert_frame_equal(run_code(component.to_code(), {"raw": raw}).collect(), out)
 
@@ -312,9 +312,11 @@ FAILURES = [
 def test_strict_failure_names_column_type_count_and_examples(
     values: list[Any], spec: Any, examples: list[str], failed: int, total: int
 ) -> None:
-    plan = schema({"v": spec}).build({"raw": pl.DataFrame({"v": values}, schema={"v": pl.String})})
+    component = schema({"v": spec})
+    plan = component.build({"raw": pl.DataFrame({"v": values}, schema={"v": pl.String})})
+    collected = plan.collect()  # the plan counts the failures ...
     with pytest.raises(ComponentError) as caught:
-        plan.collect()
+        component.finish(collected)  # ... and finish raises, once the plan is collected
     message = str(caught.value)
     assert "node 'typed'" in message
     assert f"column 'v' -> {spec if isinstance(spec, str) else spec['type']}" in message
@@ -335,11 +337,9 @@ def test_strict_failure_lists_every_failing_column_with_five_examples(
             "day": ["2024-01-01"] * 8,
         }
     )
-    plan = schema({"id": "int64", "montant €": "float64", "day": "date"}).build(
-        {"raw": pl.concat([raw, more])}
-    )
+    component = schema({"id": "int64", "montant €": "float64", "day": "date"})
     with pytest.raises(ComponentError) as caught:
-        plan.collect()
+        component.run({"raw": pl.concat([raw, more])})
     message = str(caught.value)
     assert (
         "column 'id' -> int64: 9 of 12 values do not convert, e.g. 'x', 'bad0', 'bad1', 'bad2', 'bad3'\n"
@@ -359,11 +359,14 @@ def test_strict_mode_is_lazy_until_collected(raw_orders: pl.DataFrame) -> None:
         return frame
 
     lazy = raw_orders.lazy().map_batches(source)
-    plan = schema({"id": "int64"}).build({"raw": lazy})
+    component = schema({"id": "int64"})
+    plan = component.build({"raw": lazy})
     assert calls == []
     assert "id" in plan.explain()
+    collected = plan.collect(engine="streaming")
+    assert calls == [1]
     with pytest.raises(ComponentError, match="column 'id' -> int64: 1 of 4"):
-        plan.collect(engine="streaming")
+        component.finish(collected)
 
 
 def test_strict_failure_fails_the_node_in_a_pipeline(raw_orders: pl.DataFrame) -> None:
@@ -374,9 +377,13 @@ def test_strict_failure_fails_the_node_in_a_pipeline(raw_orders: pl.DataFrame) -
     )
     pipeline.add(Node("big", component="filter", params={"input": "typed", "condition": "id > 1"}))
     result = pipeline.run(hooks=[])
-    assert not result.ok and result.failed  # the chain typed -> big is one plan: it fails as one
-    errors = " ".join(r.error or "" for r in result.node_runs.values())
-    assert "column 'id' -> int64: 1 of 4 values do not convert, e.g. 'x'" in errors
+    assert not result.ok
+    # The gate is collected where it is, never fused downstream: its own node fails.
+    assert result.node_runs["typed"].status.value == "failed"
+    assert "column 'id' -> int64: 1 of 4 values do not convert, e.g. 'x'" in (
+        result.node_runs["typed"].error or ""
+    )
+    assert result.node_runs["big"].status.value == "skipped"
 
 
 def test_pipeline_runs_schema_then_filter_as_one_plan(raw_orders: pl.DataFrame) -> None:
@@ -438,8 +445,7 @@ def test_strict_code_checks_like_the_component(raw_orders: pl.DataFrame, run_cod
         run_code(component.to_code(), {"raw": raw_orders})
     clean = raw_orders.filter(pl.col("id") != "x")
     assert_frame_equal(
-        run_code(component.to_code(), {"raw": clean}).collect(),
-        component.build({"raw": clean}).collect(),
+        run_code(component.to_code(), {"raw": clean}).collect(), component.run({"raw": clean})
     )
 
 
@@ -484,13 +490,12 @@ def test_missing_column_filled_with_typed_nulls(raw_orders: pl.DataFrame) -> Non
 
 @pytest.mark.parametrize("mode", ["strict", "lenient"])
 def test_not_nullable_column_fails_on_nulls(raw_orders: pl.DataFrame, mode: str) -> None:
-    plan = schema({"名前": {"type": "string", "nullable": False}}, mode=mode).build(
-        {"raw": raw_orders}
-    )
+    component = schema({"名前": {"type": "string", "nullable": False}}, mode=mode)
+    assert component.must_collect
     with pytest.raises(
         ComponentError, match="column '名前' -> string is not nullable but has 1 null values"
     ):
-        plan.collect()
+        component.run({"raw": raw_orders})
 
 
 def test_pandas_input(raw_orders: pl.DataFrame) -> None:
@@ -507,7 +512,7 @@ def test_empty_input_gives_the_declared_schema(raw_orders: pl.DataFrame) -> None
         "montant €": "decimal(10,2)",
         "day": {"type": "datetime", "time_zone": "UTC"},
     }
-    out = schema(columns).build({"raw": raw_orders.clear()}).collect()
+    out = schema(columns).run({"raw": raw_orders.clear()})
     assert out.height == 0
     assert out.schema == pl.Schema(
         {

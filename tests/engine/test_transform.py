@@ -116,16 +116,17 @@ def test_streaming_engine_gives_the_same_result():
     assert fused.equals(run_pipeline(_chain(), hooks=[], streaming=False).outputs["big"])
 
 
-def test_an_upstream_check_failing_inside_the_fused_plan_names_its_node():
+def test_a_check_is_collected_where_it_is_and_fails_its_own_node():
     p = Pipeline("strict")
     p.add(Node.from_function(lambda: pl.DataFrame({"a": ["1", "x", "3"]}), name="raw"))
     p.add(Node("typed", component="schema", params={"input": "raw", "columns": {"a": "int64"}}))
     p.add(Node("big", component="filter", params={"input": "typed", "condition": "a > 1"}))
+    engine = TransformationEngine(p, ["raw", "typed", "big"])
+    assert engine.collected == {"typed", "big"}  # a check (must_collect) is never fused on
     result = p.run(hooks=[])
-    error = result.node_runs["big"].error or ""
-    assert result.node_runs["big"].status.value == "failed"
-    assert "1 of 3 values do not convert" in error
-    assert "raised by upstream component node 'typed'" in error
+    assert result.node_runs["typed"].status.value == "failed"
+    assert "1 of 3 values do not convert" in (result.node_runs["typed"].error or "")
+    assert result.node_runs["big"].status.value == "skipped"
 
 
 def _parameterized() -> Pipeline:

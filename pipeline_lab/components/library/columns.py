@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
-from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
@@ -17,7 +15,11 @@ from pipeline_lab.components._base import (
     ComponentParams,
     Lineage,
     NodeInput,
+    checking_plans,
+    visible,
 )
+from pipeline_lab.components._checks import check_code, converted, read_checks
+from pipeline_lab.components._conversion import Conversion, column_type, convert_column
 from pipeline_lab.components._expressions import (
     TYPED_SQL,
     quote,
@@ -25,6 +27,7 @@ from pipeline_lab.components._expressions import (
     sql_select,
     with_sql_column,
 )
+from pipeline_lab.components._types import parse_type
 
 if TYPE_CHECKING:
     import polars as pl
@@ -53,7 +56,7 @@ def output_columns(comp: Component[Any], input_schemas: Schemas) -> list[str]:
 
     source = comp.params.input
     frame = pl.LazyFrame(schema=dict(input_schemas[source]))
-    return comp.apply({source: frame}).collect_schema().names()
+    return visible(comp.apply({source: frame}).collect_schema().names())
 
 
 def same_name_lineage(
@@ -65,7 +68,12 @@ def same_name_lineage(
 
 
 def resolved(comp: Component[Any], plan: pl.LazyFrame, param: str, text: str) -> pl.LazyFrame:
-    """``plan`` once polars has resolved its types (no data is read), so type errors show here."""
+    """``plan`` once polars has resolved its types (no data is read), so type errors show here.
+
+    Not while :meth:`Component.build` applies a component it has already checked.
+    """
+    if not checking_plans():
+        return plan
     try:
         plan.collect_schema()
     except Exception as exc:
@@ -194,93 +202,6 @@ class Rename(Component[RenameParams]):
 
 
 # -- cast --------------------------------------------------------------------------------------
-_SIMPLE_TYPES = {
-    **{f"{s}int{b}": f"{s.upper()}Int{b}" for s in ("", "u") for b in (8, 16, 32, 64)},
-    "float32": "Float32",
-    "float64": "Float64",
-    "string": "String",
-    "bool": "Boolean",
-    "date": "Date",
-    "time": "Time",
-    "datetime": "Datetime",
-    "categorical": "Categorical",
-}
-_ALIASES = {"int": "int64", "integer": "int64", "float": "float64", "double": "float64"}
-_ALIASES |= {"str": "string", "utf8": "string", "text": "string", "boolean": "bool"}
-_DATETIME = re.compile(r"datetime\((ms|us|ns)(?:,([^,()]+))?\)")
-_DECIMAL = re.compile(r"decimal\((\d+),(\d+)\)")
-TYPE_NAMES = [*_SIMPLE_TYPES, "datetime(UNIT[, TIME_ZONE])", "decimal(PRECISION, SCALE)"]
-"""The type names ``cast`` accepts (UNIT is ms, us or ns), shown when a name is unknown."""
-
-
-def type_name(text: str) -> str:
-    """The canonical spelling of a type name (``Decimal(10, 2)`` -> ``decimal(10,2)``)."""
-    name = re.sub(r"\s+", "", text).lower()
-    name = _ALIASES.get(name, name)
-    if name in _SIMPLE_TYPES:
-        return name
-    if match := _DECIMAL.fullmatch(name):
-        precision, scale = int(match[1]), int(match[2])
-        if not 1 <= precision <= 38 or scale > precision:
-            raise ValueError(f"{text!r}: decimal needs 1 <= precision <= 38 and scale <= precision")
-        return name
-    if match := _DATETIME.fullmatch(name):
-        zone = re.sub(r"\s+", "", text)[len(f"datetime({match[1]},") : -1] if match[2] else ""
-        if zone:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-            try:
-                ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"{text!r}: unknown time zone {zone!r}") from None
-            return f"datetime({match[1]}, {zone})"
-        return f"datetime({match[1]})"
-    raise ValueError(f"unknown type {text!r}; known types: {', '.join(TYPE_NAMES)}")
-
-
-def _dtype(name: str) -> tuple[pl.DataType, str]:
-    """The polars type of a canonical type name, and its code."""
-    import polars as pl
-
-    if name in _SIMPLE_TYPES:
-        attr = _SIMPLE_TYPES[name]
-        return getattr(pl, attr)(), f"pl.{attr}"
-    if match := _DECIMAL.fullmatch(name):
-        precision, scale = int(match[1]), int(match[2])
-        return pl.Decimal(precision, scale), f"pl.Decimal({precision}, {scale})"
-    unit, _, zone = name[len("datetime(") : -1].partition(", ")
-    if zone:
-        return pl.Datetime(unit, zone), f"pl.Datetime({unit!r}, {zone!r})"  # type: ignore[arg-type]
-    return pl.Datetime(unit), f"pl.Datetime({unit!r})"  # type: ignore[arg-type]
-
-
-# Conversions polars refuses, by target and source type (strings to temporals are parsed).
-_UNSUPPORTED = {
-    "Boolean": ("String", "Date", "Datetime", "Time"),
-    "Date": ("Decimal", "Time"),
-    "Datetime": ("Decimal", "Time"),
-    "Time": ("Date", "Decimal"),
-    "Decimal": ("Boolean", "Date", "Datetime", "Time"),
-}
-
-
-def _checked(values: pl.Series, *, convert: pl.Expr, type_name: str, node: str | None) -> pl.Series:
-    """``values`` converted, or an error with how many values fail and examples."""
-    out = values.to_frame().select(convert).to_series()
-    failed = values.is_not_null() & out.is_null()
-    count = int(failed.sum())
-    if count:
-        examples = values.filter(failed).unique(maintain_order=True).head(5).to_list()
-        raise ComponentError(
-            f"cast: column {values.name!r}: {count} of {values.len() - values.null_count()} "
-            f"non-null values do not convert to {type_name}, e.g. "
-            + ", ".join(map(repr, examples)),
-            node=node,
-            hint="fix or filter those values first, or set strict: false to make them null",
-        )
-    return out
-
-
 class CastParams(ComponentParams):
     input: str = NodeInput()
     columns: dict[str, str] = Field(
@@ -293,16 +214,19 @@ class CastParams(ComponentParams):
     @field_validator("columns")
     @classmethod
     def _known_types(cls, columns: dict[str, str]) -> dict[str, str]:
-        return {column: type_name(kind) for column, kind in columns.items()}
+        return {column: parse_type(kind).text for column, kind in columns.items()}
 
 
 @component
 class Cast(Component[CastParams]):
-    """Convert columns to other types; strings are parsed (dates and datetimes as ISO 8601).
+    """Convert columns to other types, as ``schema`` does with its default options.
 
-    With ``strict`` (the default) a value that does not convert fails the run with the
-    column, how many values fail and examples; without it such values become null. The
-    strict check needs whole columns, so it runs as a (Python) step of the plan.
+    The same type names, and the same rules: text is parsed (numbers with spaces, booleans
+    in their usual spellings, dates and datetimes as ISO 8601; empty text is missing, not a
+    failure), a number becomes an integer only if it is whole, and a naive time in a zone
+    is local time there. With ``strict`` (the default) a value that does not convert fails
+    the node with the column, how many values fail and examples; without it such values
+    become null.
     """
 
     name = "cast"
@@ -311,64 +235,41 @@ class Cast(Component[CastParams]):
     Params = CastParams
     _seen: Mapping[str, pl.DataType] | None = None
 
-    def _conversion(self, column: str, source: pl.DataType, strict: bool) -> tuple[pl.Expr, str]:
-        """The expression converting ``column`` (of type ``source``), and its code."""
-        import polars as pl
+    @property
+    def must_collect(self) -> bool:
+        return self.params.strict
 
-        name = self.params.columns[column]
-        target, target_code = _dtype(name)
-        expr, code = pl.col(column), f"pl.col({column!r})"
-        if (target == pl.Categorical and source != pl.String) or (
-            source in (pl.Categorical, pl.Enum) and target != pl.Categorical
-        ):
-            expr, code, source = expr.cast(pl.String), code + ".cast(pl.String)", pl.String()
-        if source == pl.String and isinstance(target, pl.Datetime):
-            unit, zone = target.time_unit, target.time_zone
-            expr = expr.str.to_datetime(time_unit=unit, time_zone=zone, strict=strict)
-            options = f"time_unit={unit!r}, time_zone={zone!r}, strict={strict}"
-            return expr, f"{code}.str.to_datetime({options})"
-        if source == pl.String and target in (pl.Date, pl.Time):
-            method = "to_date" if target == pl.Date else "to_time"
-            return getattr(expr.str, method)(strict=strict), f"{code}.str.{method}(strict={strict})"
-        if source.base_type().__name__ in _UNSUPPORTED.get(target.base_type().__name__, ()):
-            hint = "cast it to another type first, or derive the column with SQL"
-            if target == pl.Boolean and source == pl.String:
-                quoted = '"' + column.replace('"', '""') + '"'
-                hint = f"derive it with SQL, e.g. {column}: \"lower({quoted}) IN ('true', 'yes')\""
-            raise ComponentError(
-                f"{self.name}: column {column!r} of type {source} cannot be cast to {name}",
-                node=self.node,
-                hint=hint,
-            )
-        naive = source == pl.Date or (source == pl.Datetime and source.time_zone is None)  # type: ignore[attr-defined]
-        if isinstance(target, pl.Datetime) and target.time_zone and naive:
-            # A naive time is read as local time in the zone, as naive strings are.
-            unit, zone = target.time_unit, target.time_zone
-            options = "" if strict else ", ambiguous='null', non_existent='null'"
-            policy: Literal["raise", "null"] = "raise" if strict else "null"
-            expr = expr.cast(pl.Datetime(unit), strict=strict).dt.replace_time_zone(
-                zone, ambiguous=policy, non_existent=policy
-            )
-            code += f".cast(pl.Datetime({unit!r}), strict={strict})"
-            return expr, f"{code}.dt.replace_time_zone({zone!r}{options})"
-        return expr.cast(target, strict=strict), f"{code}.cast({target_code}, strict={strict})"
+    def _conversions(self, schema: Mapping[str, pl.DataType]) -> list[Conversion]:
+        return [
+            convert_column(self, column, schema[column], column_type(kind))
+            for column, kind in self.params.columns.items()
+        ]
 
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
-        import polars as pl
-
         frame = inputs[self.params.input]
         require_input(self, frame, self.params.columns, "columns")
         schema = frame.collect_schema()
         self._seen = schema
-        exprs = [self._conversion(c, schema[c], strict=False)[0] for c in self.params.columns]
-        if not self.params.strict:
-            return frame.with_columns(exprs)
-        # polars' own strict casts count a sample of the failures, not all of them.
-        checked = []
-        for (column, name), expr in zip(self.params.columns.items(), exprs, strict=True):
-            check = partial(_checked, convert=expr, type_name=name, node=self.node)
-            checked.append(pl.col(column).map_batches(check, return_dtype=_dtype(name)[0]))
-        return frame.with_columns(checked)
+        convs = self._conversions(schema)
+        checks = range(len(convs)) if self.params.strict else ()
+        return converted(frame, convs, checks=checks, select=False)
+
+    def finish(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The converted frame or, strict, an error naming each column that fails."""
+        frame, found = read_checks(frame)
+        problems = [
+            f"column {column!r}: {counts.failed} of {counts.failed + counts.valid} non-null "
+            f"values do not convert to {kind}, e.g. {counts.shown}"
+            for i, (column, kind) in enumerate(self.params.columns.items())
+            if (counts := found.get(i)) is not None and counts.failed
+        ]
+        if problems:
+            raise ComponentError(
+                "cast: " + "; ".join(problems),
+                node=self.node,
+                hint="fix or filter those values first, or set strict: false to make them null",
+            )
+        return frame
 
     def columns(self, input_schemas: Schemas) -> list[ColumnLineage]:
         source, cast = self.params.input, self.params.columns
@@ -378,21 +279,22 @@ class Cast(Component[CastParams]):
         ]
 
     def to_code(self) -> str:
-        """The conversions for the input types last seen (else: strings, for temporals).
+        """The conversions for the input types last seen (else: text columns).
 
-        Strict, it uses polars' own strict casts: the same result, though their error
-        counts only a sample of the values that fail.
+        Strict, a check follows that raises if any value fails, as the component does.
         """
         import polars as pl
 
-        parts = []
-        for column, name in self.params.columns.items():
-            if self._seen is not None:
-                source = self._seen[column]
-            else:
-                source = pl.String() if name.startswith(("date", "time")) else pl.Int64()
-            parts.append(self._conversion(column, source, self.params.strict)[1])
-        return f"{self.params.input}.with_columns({', '.join(parts)})"
+        source = self.params.input
+        schema = self._seen or dict.fromkeys(self.params.columns, pl.String())
+        convs = self._conversions(schema)
+        exprs = ", ".join(c.value.call("alias", c.column).code for c in convs)
+        plan = f"{source}.with_columns({exprs})"
+        if not self.params.strict:
+            return plan
+        return check_code(
+            source, plan, [c.failed.call("sum").call("alias", c.column).code for c in convs]
+        )
 
 
 # -- derive ------------------------------------------------------------------------------------
@@ -432,11 +334,13 @@ class Derive(Component[DeriveParams]):
         """The plan, the columns each derived column reads, and those computed through SQL."""
         reads: dict[str, frozenset[str]] = {}
         typed: set[str] = set()
+        columns = frame.collect_schema().names()  # then kept up to date, not resolved again
         for name, text in self.params.columns.items():
             frame, reads[name], via_sql = with_sql_column(
                 frame,
                 name,
                 text,
+                columns=columns,
                 param=f"columns.{name}",
                 component=self.name,
                 node=self.node,
@@ -445,6 +349,8 @@ class Derive(Component[DeriveParams]):
             resolved(self, frame, f"columns.{name}", text)
             if via_sql:
                 typed.add(name)
+            if name not in columns:
+                columns = [*columns, name]
         return frame, reads, typed
 
     _last_columns: list[str] | None = None  # the input's columns at the last build

@@ -15,6 +15,7 @@ from pipeline_lab.components._base import (
     ComponentError,
     ComponentParams,
     NodeInput,
+    checking_plans,
     code_list,
 )
 from pipeline_lab.components._expressions import require_columns, sql_expr
@@ -323,10 +324,11 @@ class Union(Component[UnionParams]):
                 for name, frame in zip(params.inputs, frames, strict=True)
             ]
         plan = pl.concat(frames, how="diagonal_relaxed")
-        try:
-            plan.collect_schema()
-        except Exception as exc:
-            raise self._type_error(schemas, exc) from None
+        if checking_plans():
+            try:
+                plan.collect_schema()
+            except Exception as exc:
+                raise self._type_error(schemas, exc) from None
         return plan.unique(maintain_order=True) if params.distinct else plan
 
     def _align(self, frames: list[pl.LazyFrame], schemas: list[pl.Schema]) -> list[pl.LazyFrame]:

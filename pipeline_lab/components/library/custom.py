@@ -70,6 +70,9 @@ class FunctionTransform(Component[ComponentParams]):
                 hint="return a polars or pandas DataFrame (or a polars LazyFrame)",
             ) from None
 
+    def output_schema(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> pl.Schema | None:
+        return None  # the user's function runs once, on the real inputs, never on empty ones
+
     def columns(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> list[Any]:
         try:  # the function runs on empty frames; lineage is best effort
             return super().columns(input_schemas)
@@ -274,6 +277,9 @@ class Python(Component[PythonParams]):
 
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         return self.target.apply(inputs)
+
+    def output_schema(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> pl.Schema | None:
+        return self.target.output_schema(input_schemas)
 
     def columns(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> list[Any]:
         return self.target.columns(input_schemas)

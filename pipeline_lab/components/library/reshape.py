@@ -93,6 +93,10 @@ class Pivot(Component[PivotParams]):
             maintain_order=True,
         )
 
+    def output_schema(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> pl.Schema | None:
+        # Without on_columns the columns are the data's distinct values: none in empty frames.
+        return None if self.params.on_columns is None else super().output_schema(input_schemas)
+
     def _values(self, names: list[str]) -> list[str]:
         params = self.params
         if params.values is not None:

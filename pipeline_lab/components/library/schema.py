@@ -1,19 +1,20 @@
 """The schema component: cast a frame to a declared schema, strictly or leniently.
 
-The conversion rules (numbers, booleans, dates and time zones from text) are in
+The type names and conversion rules (numbers, booleans, dates and time zones from text) are
+those of ``cast`` too: :mod:`pipeline_lab.components._types` and
 :mod:`pipeline_lab.components._conversion`. Strict mode (the default) is a gate: the plan
-carries, next to each converted column, the raw values that did not convert, and one step of
-the plan (a polars ``map_batches``) checks them when the plan is collected, so ``apply`` stays
-lazy and the data is read once. The error names every failing column with its target type,
-the number of failing values and up to five examples. The gate sees its whole input: filters
-downstream are not pushed below it. Lenient mode has no gate: failing values become nulls and
-:meth:`Schema.conversion_report` counts them.
+computes, next to the converted columns, how many values of each did not convert and a few
+examples (native polars aggregates, see :mod:`pipeline_lab.components._checks`), and
+:meth:`Schema.finish` raises once the plan is collected, naming every failing column with
+its target type, the number of failing values and up to five examples. So the data is read
+once, and the gate sees its whole input: the engine collects it where it is, never fused
+into a plan downstream. Lenient mode has no gate (unless a column is not nullable): failing
+values become nulls and :meth:`Schema.conversion_report` counts them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
@@ -26,12 +27,13 @@ from pipeline_lab.components._base import (
     ComponentParams,
     NodeInput,
 )
+from pipeline_lab.components._checks import check_code, converted, read_checks
 from pipeline_lab.components._conversion import (
     Chain,
     ColumnType,
     Conversion,
     column_type,
-    conversion,
+    convert_column,
     problem,
 )
 from pipeline_lab.components._expressions import require_columns
@@ -110,40 +112,56 @@ class Schema(Component[SchemaParams]):
                 value = Chain.pl("lit", None, dtype=spec.dtype())
                 out.append(Conversion(column, spec, value, None))
             else:
-                out.append(conversion(column, schema[column], spec))
+                out.append(convert_column(self, column, schema[column], spec))
         return out
 
-    def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
-        import polars as pl
+    @property
+    def must_collect(self) -> bool:
+        return bool(self._checks())
 
+    def _checks(self) -> list[int]:
+        """The declared columns (by position) whose conversion the gate checks."""
+        strict = self.params.mode == "strict"
+        specs = self.params.specs().values()
+        return [i for i, spec in enumerate(specs) if strict or not spec.nullable]
+
+    def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         frame = inputs[self.params.input]
         schema = dict(frame.collect_schema())
         self._seen = schema  # so to_code() writes the conversions that ran
-        convs = self.conversions(schema)
+        select = self.params.extra_columns == "drop"
+        return converted(frame, self.conversions(schema), checks=self._checks(), select=select)
+
+    def finish(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The converted frame, or the gate's error: every column that fails, with examples."""
+        frame, found = read_checks(frame)
         strict = self.params.mode == "strict"
-        checks = [c for c in convs if strict or not c.spec.nullable]
-        hidden = {f"__pipeline_lab_failed_{i}": c for i, c in enumerate(checks)}
-        if strict:
-            # Convert once into temporary columns; the failures are read off them.
-            temps = [f"__pipeline_lab_value_{i}" for i in range(len(convs))]
-            frame = frame.with_columns(
-                c.value.expr.alias(t) for t, c in zip(temps, convs, strict=True)
+        problems = []
+        for i, (column, spec) in enumerate(self.params.specs().items()):
+            if i not in found:
+                continue
+            counts = found[i]
+            failed = counts.failed if strict else 0  # lenient: failures are nulls
+            if failed:
+                problems.append(
+                    f"column {column!r} -> {spec.label()}: {failed} of {failed + counts.valid} "
+                    f"values do not convert, e.g. {counts.shown}"
+                )
+            nulls = counts.nulls - failed
+            if not spec.nullable and nulls:
+                problems.append(
+                    f"column {column!r} -> {spec.label()} is not nullable but has {nulls} null "
+                    "values"
+                )
+        if problems:
+            raise ComponentError(
+                "schema: the input does not match the declared schema:\n  " + "\n  ".join(problems),
+                node=self.node,
+                hint="fix the values or the declared types (format, time_zone, decimal, "
+                "thousands, true_values, false_values), or set mode: lenient to turn failing "
+                "values into nulls",
             )
-            exprs = [pl.col(t).alias(c.column) for t, c in zip(temps, convs, strict=True)]
-            for (key, c), t in zip(hidden.items(), temps, strict=True):
-                raw = pl.col(c.column) if c.present is not None else pl.lit(None)
-                failed = pl.col(t).is_null() & (c.present.expr if c.present else pl.lit(False))
-                exprs.append(pl.when(failed).then(raw.cast(pl.String)).alias(key))
-        else:
-            temps, exprs = [], [c.value.call("alias", c.column).expr for c in convs]
-        if self.params.extra_columns == "drop":
-            plan = frame.select(exprs)
-        else:
-            plan = frame.with_columns(exprs).drop(temps)
-        if not checks:
-            return plan
-        plan = plan.map_batches(partial(_verify, checks=hidden, strict=strict, node=self.node))
-        return plan.drop(list(hidden)) if strict else plan
+        return frame
 
     def conversion_report(self, frame: Any) -> dict[str, int]:
         """How many present values of each declared column do not convert (collects ``frame``)."""
@@ -178,52 +196,14 @@ class Schema(Component[SchemaParams]):
         verb = "select" if self.params.extra_columns == "drop" else "with_columns"
         lines = "".join(f"    {c.value.call('alias', c.column).code},\n" for c in convs)
         plan = f"{source}.lazy().{verb}(\n{lines})"
-        checks = [c for c in convs if self.params.mode == "strict" or not c.spec.nullable]
+        checks = [convs[i] for i in self._checks()]
         if not checks:
             return plan
-        counts = "".join(
-            f"    {(c.failed if c.spec.nullable else c.value.call('is_null')).call('sum').call('alias', c.column).code},\n"
+        counts = [
+            (c.failed if c.spec.nullable else c.value.call("is_null"))
+            .call("sum")
+            .call("alias", c.column)
+            .code
             for c in checks
-        )
-        return (
-            f"converted = {plan}\nfailed = {source}.lazy().select(\n{counts}).collect()\n"
-            "problems = {c: n for c, n in failed.row(0, named=True).items() if n}\n"
-            "if problems:\n"
-            '    raise ValueError(f"values that do not convert (or nulls where not allowed): {problems}")\n'
-            "converted"
-        )
-
-
-def _verify(
-    frame: pl.DataFrame, *, checks: Mapping[str, Conversion], strict: bool, node: str | None
-) -> pl.DataFrame:
-    """The strict-mode gate: fail naming each column, its type, the count and examples."""
-    problems = []
-    for key, conv in checks.items():
-        values = frame.get_column(conv.column)
-        failed = 0
-        if strict:
-            bad = frame.get_column(key)
-            failed = bad.len() - bad.null_count()
-            if failed:
-                examples = ", ".join(
-                    map(repr, bad.drop_nulls().unique(maintain_order=True).head(5))
-                )
-                total = failed + values.len() - values.null_count()
-                problems.append(
-                    f"column {conv.column!r} -> {conv.spec.label()}: {failed} of {total} values "
-                    f"do not convert, e.g. {examples}"
-                )
-        nulls = values.null_count() - failed
-        if not conv.spec.nullable and nulls:
-            problems.append(
-                f"column {conv.column!r} -> {conv.spec.label()} is not nullable but has {nulls} null values"
-            )
-    if problems:
-        raise ComponentError(
-            "schema: the input does not match the declared schema:\n  " + "\n  ".join(problems),
-            node=node,
-            hint="fix the values or the declared types (format, time_zone, decimal, thousands, "
-            "true_values, false_values), or set mode: lenient to turn failing values into nulls",
-        )
-    return frame
+        ]
+        return check_code(source, plan, counts)

@@ -24,6 +24,7 @@ from pipeline_lab.components._base import (
     ComponentError,
     ComponentParams,
     NodeInput,
+    checking_plans,
 )
 from pipeline_lab.components._expressions import _short, bind_parameters
 
@@ -259,7 +260,8 @@ class Sql(Component[SqlParams]):
         context = pl.SQLContext(frames=dict(inputs))
         try:
             plan = context.execute(query, eager=False)
-            plan.collect_schema()  # resolves every table and column now, not at collect
+            if checking_plans():
+                plan.collect_schema()  # resolves every table and column now, not at collect
         except Exception as exc:
             raise self._error(exc, inputs) from None
         return plan

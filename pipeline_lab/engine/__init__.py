@@ -16,8 +16,21 @@ from pipeline_lab.engine._namespace import Namespace
 from pipeline_lab.engine._options import RunOptions
 from pipeline_lab.engine._params import Params, parse_param_values
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
-from pipeline_lab.engine._session import InteractiveSession
-from pipeline_lab.engine._summary import format_duration, node_summary, plural, run_summary
+from pipeline_lab.engine._session import (
+    InteractiveSession,
+    NodeDefined,
+    NodeRemoved,
+    PipelineReset,
+    SessionEvent,
+)
+from pipeline_lab.engine._summary import (
+    COLOR,
+    MARK,
+    format_duration,
+    node_summary,
+    plural,
+    run_summary,
+)
 from pipeline_lab.engine._task import NodeTask, execute_task, user_frames, user_traceback
 from pipeline_lab.engine._transform import TransformationEngine
 from pipeline_lab.engine._transform import explain as explain_plan
@@ -25,21 +38,27 @@ from pipeline_lab.engine.result import NodeRun, RunResult
 from pipeline_lab.events import NodeOutcome, NodeStatus, RunStatus
 
 __all__ = [
+    "COLOR",
     "EXECUTORS",
+    "MARK",
     "Executor",
     "ExecutorFactory",
     "ExecutorOptions",
     "InteractiveSession",
     "Namespace",
+    "NodeDefined",
     "NodeOutcome",
+    "NodeRemoved",
     "NodeRun",
     "NodeStatus",
     "NodeTask",
     "Params",
+    "PipelineReset",
     "RunOptions",
     "RunResult",
     "RunStatus",
     "SequentialExecutor",
+    "SessionEvent",
     "ThreadExecutor",
     "TransformationEngine",
     "default_hooks",

@@ -22,8 +22,7 @@ from pipeline_lab.engine._run import default_hooks, run_pipeline
 from pipeline_lab.engine.result import NodeRun, RunResult
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
 from pipeline_lab.events import RunEvent
-from pipeline_lab.graph import Cell, Issue, Node, Pipeline, parse_header
-from pipeline_lab.graph._notebook import notebook_parameters
+from pipeline_lab.graph import Cell, Issue, Node, Pipeline, notebook_parameters, parse_header
 
 if TYPE_CHECKING:
     from pipeline_lab.connectors import DataSourceConfig
@@ -116,10 +115,22 @@ class InteractiveSession:
         self._emit(PipelineReset(self.pipeline))
         return self.pipeline
 
-    def define(self, line: str, body: str) -> tuple[Node, RunResult | None]:
-        """Register the node a ``%%pipeline`` cell defines and, unless ``--no-run``, run it."""
+    def define(
+        self, line: str, body: str, *, cell_id: str | None = None
+    ) -> tuple[Node, RunResult | None]:
+        """Register the node a ``%%pipeline`` cell defines and, unless ``--no-run``, run it.
+
+        ``cell_id`` is the notebook cell's id (the builder finds and patches the cell by it);
+        a node keeps the position the builder gave it when its cell is re-run.
+        """
         header = parse_header(line, body)
         node = header.node
+        previous = self.pipeline.nodes.get(node.name)
+        node = replace(
+            node,
+            cell_id=cell_id or (previous.cell_id if previous else None),
+            position=previous.position if previous else None,
+        )
         candidate = self._with(node)
         self._declare_params(candidate, node)
         self._sync_notebook_params(candidate)
@@ -135,9 +146,8 @@ class InteractiveSession:
         if errors:
             lines = "\n".join(f"  - {self._kernel_hint(issue)}" for issue in errors)
             raise PipelineDefinitionError(f"cannot define node '{node.name}':\n{lines}", node=None)
-        replaced = self.pipeline.nodes.get(node.name)
         self.pipeline = candidate
-        self._emit(NodeDefined(candidate, node, replaced))
+        self._emit(NodeDefined(candidate, node, previous))
         if not header.run:
             return node, None
         return node, self.run(only=[node.name], reuse=True)

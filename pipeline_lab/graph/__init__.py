@@ -10,6 +10,7 @@ from pipeline_lab.graph._extensions import (
     NodeLinter,
 )
 from pipeline_lab.graph._frozen import FrozenMapping
+from pipeline_lab.graph._header import USAGE as HEADER_USAGE
 from pipeline_lab.graph._header import CellHeader, format_header, parse_header
 from pipeline_lab.graph._issue import Issue
 from pipeline_lab.graph._node import Node, RetryPolicy
@@ -25,6 +26,7 @@ from pipeline_lab.graph._pipeline import Cell, Pipeline
 
 __all__ = [
     "COMPONENT_CATALOGS",
+    "HEADER_USAGE",
     "NODE_LINTERS",
     "Cell",
     "CellAnalysis",

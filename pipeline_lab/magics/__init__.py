@@ -24,5 +24,6 @@ def load_ipython_extension(ipython: Any) -> None:
 def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.get("PipelineMagics")
     if magics is not None:
+        magics.close()
         ipython.magics_manager.magics["line"].pop("pipeline", None)
         ipython.magics_manager.magics["cell"].pop("pipeline", None)

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Literal
 
-from pipeline_lab.engine import NodeRun, NodeStatus
-from pipeline_lab.engine._summary import COLOR, MARK, format_duration
+from pipeline_lab.engine import COLOR, MARK, NodeRun, NodeStatus, format_duration
 from pipeline_lab.graph import Pipeline
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from pipeline_lab.engine import (
     user_frames,
 )
 from pipeline_lab.errors import NodeExecutionError, PipelineLabError
-from pipeline_lab.graph._header import USAGE as CELL_USAGE
+from pipeline_lab.graph import HEADER_USAGE as CELL_USAGE
 from pipeline_lab.magics._display import ComponentTable, NodeTable, SourceTable
 
 HELP = f"""Pipeline Lab magics
@@ -131,6 +131,17 @@ class PipelineMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.session = InteractiveSession(shell.user_ns)
+        self._cell_id: str | None = None
+        shell.events.register("pre_run_cell", self._remember_cell)
+
+    def _remember_cell(self, info: Any) -> None:
+        """The notebook cell about to run (Jupyter sends its id): a node knows its cell."""
+        self._cell_id = getattr(info, "cell_id", None)
+
+    def close(self) -> None:
+        """Stop following the shell's cells (``%unload_ext``)."""
+        assert self.shell is not None
+        self.shell.events.unregister("pre_run_cell", self._remember_cell)
 
     @line_cell_magic
     def pipeline(self, line: str, cell: str | None = None) -> Any:
@@ -139,7 +150,7 @@ class PipelineMagics(Magics):
         if cell is None:
             args = _PARSER.parse_args(shlex.split(line) or ["help"])
             return VERBS[args.verb](self, args)
-        node, result = self.session.define(line, cell)
+        node, result = self.session.define(line, cell, cell_id=self._cell_id)
         if result is None:
             print(f"registered node '{node.name}' (not run: --no-run)")
             return None

@@ -309,3 +309,64 @@ def test_save_survives_a_broken_cell_in_the_saved_notebook(shell, monkeypatch, t
     out = capsys.readouterr().out
     assert "could not be read" in out and "cell 2" in out
     assert list(PipelineBuilder().get("flow").nodes) == ["a"]
+
+
+def test_a_node_knows_the_id_of_the_cell_that_defines_it(shell):
+    assert shell.run_cell("%%pipeline orders\n[1, 2]", cell_id="cell-orders").success
+    assert session_of(shell).pipeline.nodes["orders"].cell_id == "cell-orders"
+    # Re-run from another front end that sends no id: the node keeps the one it had.
+    assert shell.run_cell("%%pipeline orders\n[1, 2, 3]").success
+    assert session_of(shell).pipeline.nodes["orders"].cell_id == "cell-orders"
+
+
+def test_the_session_tells_observers_what_changes_and_forwards_run_events(shell):
+    import threading
+
+    from pipeline_lab.engine import NodeDefined, PipelineReset
+
+    seen: list[tuple[str, str]] = []
+    threads: set[str] = set()
+    defined: list[NodeDefined] = []
+
+    def observe(event: object) -> None:
+        if isinstance(event, NodeDefined):
+            defined.append(event)
+        threads.add(threading.current_thread().name)
+        name = getattr(event, "node", None) or getattr(event, "name", None)
+        label = getattr(name, "name", name)
+        seen.append((type(event).__name__, str(label)))
+
+    stop = session_of(shell).observe(observe)
+    shell.run_cell("%%pipeline a\n1")
+    shell.run_cell("%%pipeline b\na + 1")
+    shell.run_cell("%pipeline remove b")
+    shell.run_cell("%pipeline new other")
+    stop()
+    shell.run_cell("%%pipeline c\n3")
+    kinds = [kind for kind, _ in seen]
+    assert kinds[:6] == [
+        "NodeDefined",
+        "RunStarted",
+        "NodeStarted",
+        "NodeFinished",
+        "RunFinished",
+        "NodeDefined",
+    ]
+    assert ("NodeRemoved", "b") in seen and kinds[-1] == "PipelineReset"
+    assert ("NodeDefined", "c") not in seen  # unsubscribed
+    assert threads == {threading.current_thread().name}  # the kernel's thread only
+    assert [e.node.name for e in defined] == ["a", "b"] and defined[1].replaced is None
+    assert isinstance(session_of(shell).pipeline, type(defined[0].pipeline))
+    assert PipelineReset.__name__ == kinds[-1]
+
+
+def test_a_kernel_interrupt_inside_a_node_is_recorded_as_interrupted(shell, monkeypatch):
+    monkeypatch.setenv("PIPELINE_LAB_STORE", "on")
+    from pipeline_lab.store import RunRepository
+
+    result = shell.run_cell("%%pipeline stuck\nraise KeyboardInterrupt")
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    [run] = RunRepository().list_runs(limit=1)
+    assert (run.status, run.reason) == ("interrupted", "interrupt")
+    detail = RunRepository().get_run(run.run_id)
+    assert detail.node("stuck").status == "failed"

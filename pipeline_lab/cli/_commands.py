@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline_lab.cli._notebooks import load_notebook
 from pipeline_lab.engine import plural
-from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
+from pipeline_lab.errors import PipelineDefinitionError
 
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Command] = {}
@@ -174,16 +174,6 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
             )
         params[name] = raw
     return params
-
-
-def load_notebook(path: Path) -> tuple[Any, list[str]]:
-    """The notebook's pipeline and the notices (skipped magics) met while reading it."""
-    from pipeline_lab.graph import Pipeline
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PipelineLabWarning)
-        pipeline = Pipeline.from_notebook(path)
-    return pipeline, [str(w.message) for w in caught if issubclass(w.category, PipelineLabWarning)]
 
 
 @command("run")

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from pipeline_lab.cli._commands import load_notebook
+from pipeline_lab.cli._notebooks import load_notebook
 from pipeline_lab.config import settings
 from pipeline_lab.engine import RunResult, default_hooks, parse_param_values, run_pipeline
 from pipeline_lab.errors import RunInterrupted, Terminated

@@ -22,7 +22,7 @@ from pipeline_lab.components._expressions import (
     sql_expr,
 )
 from pipeline_lab.errors import PipelineDefinitionError
-from pipeline_lab.graph import COMPONENT_CATALOGS, NODE_LINTERS, Issue
+from pipeline_lab.graph import Issue
 from pipeline_lab.registry import Registry
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def component_issues(node: Node) -> list[Issue]:
 
 
 class _Catalog:
-    """The library as the graph sees it: registered in ``graph.COMPONENT_CATALOGS``."""
+    """The library as the graph sees it (the ``pipeline_lab.component_catalogs`` entry point)."""
 
     def instantiate(self, node: Node) -> Component:
         return instantiate(node)
@@ -113,8 +113,9 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _lint(node: Node, pipeline: Pipeline) -> list[Issue]:
-    """Component problems for ``Pipeline.validate()``: registered in ``graph.NODE_LINTERS``."""
+def lint(node: Node, pipeline: Pipeline) -> list[Issue]:
+    """Component problems for ``Pipeline.validate()`` (a ``pipeline_lab.node_linters`` entry
+    point)."""
     if node.component is None:
         return []
     issues = component_issues(node)
@@ -124,8 +125,8 @@ def _lint(node: Node, pipeline: Pipeline) -> list[Issue]:
     return issues
 
 
-COMPONENT_CATALOGS.register("components", _Catalog())
-NODE_LINTERS.register("components", _lint)
+CATALOG = _Catalog()
+"""The component library as the graph's ``COMPONENT_CATALOGS`` know it (an entry point)."""
 
 
 def infer_types(frame: Any, sample: int = 10_000, min_confidence: float = 0.5) -> list[Any]:

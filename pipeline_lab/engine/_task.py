@@ -22,7 +22,7 @@ from pipeline_lab.engine._transform import run_component
 from pipeline_lab.errors import GATE_ERRORS, NodeTimeoutError, PipelineLabError, TransientError
 from pipeline_lab.events import NodeOutcome, NodeStatus
 from pipeline_lab.frames import shape
-from pipeline_lab.graph import Node
+from pipeline_lab.graph import Node, cell_source
 
 
 class NodeTask(NamedTuple):
@@ -172,7 +172,8 @@ def _exec(node: Node, inputs: Mapping[str, Any], base: Namespace) -> tuple[Any, 
     __tracebackhide__ = True
     compiled = node.compiled
     # Always refresh: a re-run cell redefines the node under the same pseudo file name.
-    lines = node.source_lines()
+    # The node as its cell reads, header first, so traceback line numbers match the editor.
+    lines = cell_source(node).splitlines(True)
     linecache.cache[node.filename] = (sum(map(len, lines)), None, lines, node.filename)
     namespace = dict(base.values)
     namespace.update(inputs)

@@ -122,6 +122,6 @@ def with_schema(plan: Any, schema: Mapping[str, Any]) -> Any:
     the plan is unchanged, and ``isolated`` copies and pickling keep the schema.
     """
     _ensure(plan)
-    from pipeline_lab.frames._polars import with_schema as known
+    from pipeline_lab.frames._known import with_schema as known
 
     return known(plan, schema)

@@ -11,7 +11,7 @@ from pipeline_lab.graph._extensions import (
 )
 from pipeline_lab.graph._frozen import FrozenMapping
 from pipeline_lab.graph._header import USAGE as HEADER_USAGE
-from pipeline_lab.graph._header import CellHeader, format_header, parse_header
+from pipeline_lab.graph._header import CellHeader, cell_source, format_header, parse_header
 from pipeline_lab.graph._issue import Issue
 from pipeline_lab.graph._node import Node, RetryPolicy
 from pipeline_lab.graph._notebook import notebook_parameters, read_notebook, write_notebook
@@ -43,6 +43,7 @@ __all__ = [
     "ReplaceCell",
     "RetryPolicy",
     "analyze_cell",
+    "cell_source",
     "format_header",
     "notebook_parameters",
     "parse_header",

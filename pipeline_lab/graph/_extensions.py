@@ -1,10 +1,10 @@
 """What the graph asks of the packages beside it, through registries they fill.
 
-The graph imports none of its domain siblings. ``pipeline_lab.components`` registers the
-component catalog (what a component node reads and instantiates) and a linter for component
-parameters; ``pipeline_lab.quality`` registers the linter of ``--check`` conditions. Both
-are the registries' built-ins, imported on first use; other packages add linters through
-the ``pipeline_lab.node_linters`` entry-point group.
+The graph imports (and names) none of its domain siblings: they are plug-ins, declared as
+entry points in Pipeline Lab's own ``pyproject.toml``. ``pipeline_lab.components`` provides
+the component catalog (what a component node reads and instantiates) and a linter for
+component parameters; ``pipeline_lab.quality`` the linter of ``--check`` conditions. Other
+packages add theirs through the same entry-point groups.
 """
 
 from __future__ import annotations
@@ -47,14 +47,10 @@ class NodeLinter(Protocol):
 
 
 COMPONENT_CATALOGS: Registry[ComponentCatalog] = Registry(
-    "component catalog",
-    entry_point_group="pipeline_lab.component_catalogs",
-    builtins=("pipeline_lab.components",),
+    "component catalog", entry_point_group="pipeline_lab.component_catalogs"
 )
 NODE_LINTERS: Registry[NodeLinter] = Registry(
-    "node linter",
-    entry_point_group="pipeline_lab.node_linters",
-    builtins=("pipeline_lab.components", "pipeline_lab.quality"),
+    "node linter", entry_point_group="pipeline_lab.node_linters"
 )
 
 

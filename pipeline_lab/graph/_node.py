@@ -114,12 +114,6 @@ class Node:
             self.code or "", filename=self.filename, node=self.name, first_line=CODE_FIRST_LINE
         )
 
-    def source_lines(self) -> list[str]:
-        """The node as its cell reads, header first, so traceback line numbers match the editor."""
-        from pipeline_lab.graph._header import cell_source
-
-        return cell_source(self).splitlines(True)
-
     @property
     def output_name(self) -> str | None:
         """``name`` if the cell assigns it (its output is that variable), else ``None``."""

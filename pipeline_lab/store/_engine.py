@@ -18,7 +18,9 @@ from sqlalchemy.pool import StaticPool
 from pipeline_lab._deps import missing_dependency
 from pipeline_lab.config import DB_URL_ENV, settings
 from pipeline_lab.errors import StoreError
-from pipeline_lab.redact import safe_url, scrub
+from pipeline_lab.redact import safe_url
+from pipeline_lab.store._failures import HINT as _HINT
+from pipeline_lab.store._failures import store_error
 from pipeline_lab.store._schema import ensure_schema
 
 if TYPE_CHECKING:
@@ -32,10 +34,6 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 PG_CONNECT_TIMEOUT_S = 3
 _READ_ONLY = "pipeline_lab_read_only"
 _BUSY_TIMEOUT = "pipeline_lab_busy_timeout_ms"
-_HINT = (
-    f"check {DB_URL_ENV} (any SQLAlchemy URL, e.g. postgresql+psycopg://user@host:5432/db), "
-    "or unset it to use the SQLite store under PIPELINE_LAB_HOME"
-)
 _DRIVER_ALIASES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
 
@@ -300,26 +298,6 @@ def _open_engine(url: URL, shown: str) -> Engine:
         engine.dispose()
         raise store_error(url, exc, "open") from exc
     return engine
-
-
-def store_error(url: URL, exc: BaseException, action: str) -> StoreError:
-    """A one-paragraph ``StoreError`` for ``exc``: the URL (no password), the cause, a hint."""
-    shown = url.render_as_string(hide_password=True)
-    where = f" on {url.host}:{url.port or _default_port(url)}" if url.host else ""
-    return StoreError(
-        f"cannot {action} the Pipeline Lab store {shown}{where}: {reason(exc, url)}", hint=_HINT
-    )
-
-
-def reason(exc: BaseException, url: URL) -> str:
-    """The driver's own words for ``exc``, on one line, without the password."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    text = str(cause).split("(Background on this error")[0]
-    return scrub(text, [url.password], limit=500) or type(cause).__name__
-
-
-def _default_port(url: URL) -> int | str:
-    return {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(url.get_backend_name(), "?")
 
 
 class Repository:

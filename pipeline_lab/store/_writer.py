@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pipeline_lab.errors import StoreError
-from pipeline_lab.store._engine import reason
+from pipeline_lab.store._failures import reason
 from pipeline_lab.store._models import (
     NodeRunRecord,
     PipelineRecord,

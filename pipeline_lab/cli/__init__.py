@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from pipeline_lab.cli._commands import COMMANDS, build_parser
+from pipeline_lab.cli._run import EXIT_CRASH
 from pipeline_lab.errors import PipelineLabError, Terminated
 
 __all__ = ["main"]
@@ -33,3 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception:
+        # A bug of ours: the run (if one started) is recorded as crashed; say so, with the
+        # traceback a bug report needs.
+        traceback.print_exc()
+        print(
+            "error: Pipeline Lab failed unexpectedly (a bug; a run that had started is "
+            "recorded as crashed). Please report it with the traceback above.",
+            file=sys.stderr,
+        )
+        return EXIT_CRASH

@@ -172,7 +172,7 @@ class Driver:
             # The node itself raised it (a kernel interrupt reaches the code that runs): stop
             # the run as Ctrl-C does; abort() records the node as interrupted while running.
             raise outcome.exception
-        attempt = self.running.pop(name)
+        attempt = self.running[name]  # still running until it is finished (see abort)
         node = self._nodes[name]
         policy = node.retry
         if (
@@ -181,6 +181,7 @@ class Driver:
             and attempt <= policy.retries
             and retryable(outcome.exception)
         ):
+            del self.running[name]
             self._first.setdefault(name, outcome)
             self._cpu[name] = self._cpu.get(name, 0.0) + (outcome.cpu_s or 0.0)
             delay = next_delay(attempt, policy.delay, policy.factor, policy.cap, self.rng)
@@ -202,6 +203,7 @@ class Driver:
 
     def _finish(self, outcome: NodeOutcome) -> None:
         name = outcome.name
+        self.running.pop(name, None)
         self.outcomes[name] = outcome
         if outcome.status.ok:
             self.values[name] = outcome.output

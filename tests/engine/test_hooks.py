@@ -260,3 +260,28 @@ def test_metrics_observer_output_matches_frame_shape() -> None:
     result = pipeline.run(hooks=[observer])
     metrics = observer.metrics(result.run_id)["f"]
     assert (metrics.rows_out, metrics.columns_out) == (3, 1)
+
+
+def test_a_crash_of_the_run_itself_still_ends_it_and_propagates() -> None:
+    """Something no gate or observer may swallow (a BaseException) is a crash: every node gets
+    an outcome, RunFinished says ``crashed``, and the caller sees the original error."""
+
+    class Meltdown(BaseException):
+        pass
+
+    class Exploding:
+        def judge(self, run: RunInfo, node: Node, outcome: NodeOutcome) -> Verdict | None:
+            if node.name == "b":
+                raise Meltdown("the gate's process is going down")
+            return None
+
+    recorder = Recorder()
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+    pipeline.add(Node("b", code="a + 1"))
+    pipeline.add(Node("c", code="b + 1"))
+    with pytest.raises(Meltdown):
+        pipeline.run(hooks=[recorder, Exploding()], executor="sequential")
+    assert recorder.events[-1] == ("run_end", "crashed")
+    ends = {e[1]: e[2] for e in recorder.events if e[0] == "node_end"}
+    assert ends == {"a": "succeeded", "b": "failed", "c": "skipped"}

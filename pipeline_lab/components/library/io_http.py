@@ -2,7 +2,7 @@
 
 Their parameters are the connectors' own option models (plus the ``url``), so a component
 node, a managed source and ``pipeline_lab.read(url, **options)`` take the same options; see
-:mod:`pipeline_lab.connectors.http` and :mod:`pipeline_lab.connectors.graphql`. Secrets are
+:mod:`pipeline_lab.connectors.http` and :mod:`pipeline_lab.connectors.http (GraphQLConnector)`. Secrets are
 references (``secrets: {token: env:API_TOKEN}``): a literal token is refused, since the
 parameters are stored in the notebook.
 """

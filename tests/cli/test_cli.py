@@ -289,3 +289,57 @@ def test_p_reaches_component_sql_through_colon_parameters(write_notebook, capsys
     assert json.loads(capsys.readouterr().out)["nodes"]["big"]["rows"] == 3
     assert main(["run", str(nb), "-p", "min_amount=25", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["nodes"]["big"]["rows"] == 2
+
+
+def test_executor_choices_come_from_the_registry_with_plug_ins(tmp_path: Path) -> None:
+    """An installed package's executor (entry point) is a choice of --executor and runs."""
+    import os
+    import textwrap
+
+    (tmp_path / "acme_exec.py").write_text(
+        textwrap.dedent("""
+        from pipeline_lab.engine import SequentialExecutor
+
+        class Loud(SequentialExecutor):
+            def submit(self, task):
+                print(f"acme runs {task.name}", flush=True)
+                super().submit(task)
+        """)
+    )
+    dist = tmp_path / "acme_exec-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-exec\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pipeline_lab.executors]\nacme = acme_exec:Loud\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    shown = subprocess.run(
+        [str(BIN), "run", "--help"], capture_output=True, text=True, env=env, check=True
+    )
+    assert "acme" in shown.stdout and "sequential" in shown.stdout and "threads" in shown.stdout
+    notebook = tmp_path / "nb.ipynb"
+    notebook.write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "id": "a",
+                        "metadata": {},
+                        "outputs": [],
+                        "execution_count": None,
+                        "source": "%%pipeline one\n1",
+                    }
+                ],
+                "metadata": {},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
+    done = subprocess.run(
+        [str(BIN), "run", str(notebook), "--executor", "acme"],
+        capture_output=True,
+        text=True,
+        env={**env, "PIPELINE_LAB_STORE": "off"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "acme runs one" in done.stdout

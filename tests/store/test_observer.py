@@ -234,3 +234,38 @@ def test_store_hook_opens_the_configured_store_lazily(
     assert not (tmp_path / "lazy.db").exists()
     result = _mixed().run(hooks=[hook])
     assert RunRepository(open_store(url)).get_run(result.run_id).pipeline == "mixed"
+
+
+def test_metrics_checks_and_datasets_of_each_node_run_are_stored(
+    store: Store, tmp_path: Path
+) -> None:
+    """What a run measured, checked and touched is kept, not computed and dropped."""
+    import polars as pl
+
+    from pipeline_lab.quality import ChecksGate
+
+    source = tmp_path / "orders.csv"
+    pl.DataFrame({"id": [1, 2, 3], "amount": [5.0, -1.0, 7.0]}).write_csv(source)
+    pipeline = Pipeline(
+        "measured", params={"path": str(source)}, setup=[Cell("import pipeline_lab")]
+    )
+    pipeline.add(Node("orders", code="pipeline_lab.read(params.path)"))
+    pipeline.add(Node("paid", code="orders.filter(orders['amount'] > 0)", checks=("amount > 0",)))
+    pipeline.add(Node("bad", code="orders", checks=("amount > 0", "id > 0")))
+    result = pipeline.run(hooks=[ChecksGate(), StoreObserver(store)])
+    assert result.hook_errors == ()
+    detail = RunRepository(store).get_run(result.run_id)
+    orders, paid, bad = (detail.node(n) for n in ("orders", "paid", "bad"))
+    assert [(d["namespace"], d["name"], d["direction"]) for d in orders.datasets] == [
+        ("file", str(source), "input")
+    ]
+    assert paid.metrics is not None
+    assert (paid.metrics["rows_in"], paid.metrics["rows_out"]) == (3, 2)
+    assert paid.metrics["wall_s"] == pytest.approx(result.node_runs["paid"].duration_s)
+    assert [(c["rule"], c["passed"]) for c in paid.checks] == [("amount > 0", True)]
+    assert bad.status == "failed"
+    assert [(c["rule"], c["passed"], c["failed_rows"]) for c in bad.checks] == [
+        ("amount > 0", False, 1),
+        ("id > 0", True, 0),
+    ]
+    assert bad.checks[0]["sample"] == [{"row": 1, "id": 2, "amount": -1.0}]

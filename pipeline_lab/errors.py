@@ -80,6 +80,17 @@ class StoreError(PipelineLabError):
     """The metadata store is unreachable, outdated or refused a write."""
 
 
+def describe(exc: BaseException) -> str:
+    """``ErrorType: message`` on one line, even for an exception whose ``str()`` fails."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: sys.exit({exc.code!r}) was called"
+    try:
+        text = str(exc)
+    except Exception as broken:
+        text = f"<its message cannot be shown: str() raised {type(broken).__name__}>"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM asked the process to stop; raised in the main thread, like Ctrl-C's interrupt."""
 
@@ -94,6 +105,11 @@ class RunInterrupted(KeyboardInterrupt):
         super().__init__(str(result))
         self.result = result
         self.terminated = terminated
+
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows it: what stopped and what was recorded, not our internals."""
+        why = "SIGTERM" if self.terminated else "an interrupt"
+        return [f"\x1b[0;31mRunInterrupted\x1b[0m: {why} stopped the run; recorded: {self}"]
 
 
 class PipelineLabWarning(UserWarning):

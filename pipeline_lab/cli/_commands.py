@@ -172,6 +172,11 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
                 f"bad parameter {pair!r}: expected NAME=VALUE with NAME a Python identifier",
                 hint="e.g. -p orders_csv=data/orders.csv -p min_amount=10",
             )
+        if name in params:
+            raise PipelineDefinitionError(
+                f"parameter '{name}' is given twice (-p {name}={params[name]} and -p {name}={raw})",
+                hint="give each parameter once",
+            )
         params[name] = raw
     return params
 

@@ -24,21 +24,45 @@ EXIT_CRASH = 70
 
 
 @contextlib.contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM stops the run as Ctrl-C does (raised in the main thread), so it is recorded."""
+def stop_on_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the run, which records itself as ``interrupted``.
 
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise Terminated()
+    The first signal requests the stop (the run sees it even if Python drops the
+    ``KeyboardInterrupt``, as it does inside a garbage-collection callback) and interrupts
+    what runs; a second one only says the run is being recorded; a third quits at once.
+    """
+    from pipeline_lab.engine import stop
 
+    count = 0
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal count
+        count += 1
+        kind: stop.Kind = "sigterm" if signum == signal.SIGTERM else "interrupt"
+        if count == 1:
+            stop.request(kind)
+            raise Terminated() if kind == "sigterm" else KeyboardInterrupt()
+        if count == 2:
+            print("stopping: recording the run first (once more to quit at once)", file=sys.stderr)
+            return
+        os._exit(EXIT_SIGTERM if kind == "sigterm" else EXIT_SIGINT)
+
+    stop.clear()
+    previous: dict[int, Any] = {}
     try:
-        previous = signal.signal(signal.SIGTERM, terminate)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(signum)
+            if current is signal.SIG_IGN:
+                continue  # started with the signal ignored (nohup, a background job): keep it so
+            previous[signum] = signal.signal(signum, handler)
     except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
+        stop.clear()
 
 
 @contextlib.contextmanager
@@ -84,7 +108,7 @@ def run_notebook(
     user_output = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     interrupted: RunInterrupted | None = None
     try:
-        with working_directory(notebook.parent), user_output, stop_on_sigterm():
+        with working_directory(notebook.parent), user_output, stop_on_signals():
             result = run_pipeline(
                 pipeline,
                 params=typed,
@@ -136,10 +160,11 @@ def print_summary(console: Any, result: RunResult, store_url: str | None) -> Non
 
     console.print(node_table(result.node_runs, title=f"pipeline {result.pipeline}"))
     if result.setup_error:
-        console.print("[bold red]setup failed[/]")
-        # The first line summarizes; the rest is the traceback, which ends with that line.
-        detail = result.setup_error.partition("\n")[2] or result.setup_error
-        console.print(escape(detail.rstrip()), highlight=False)
+        # The first line says what failed; the rest is the user's traceback.
+        first, _, detail = result.setup_error.partition("\n")
+        console.print(f"[bold red]setup failed:[/] {escape(first)}")
+        if detail.strip():
+            console.print(escape(detail.rstrip()), highlight=False)
     for name in result.failed:
         run = result.node_runs[name]
         console.print(f"[bold red]node {escape(name)} failed[/] after {run.attempts} attempt(s)")

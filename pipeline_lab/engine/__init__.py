@@ -4,6 +4,7 @@ run events for observers and gates, and the interactive session the magics use."
 from __future__ import annotations
 
 from pipeline_lab._backoff import next_delay
+from pipeline_lab.engine import stop
 from pipeline_lab.engine._executors import (
     EXECUTORS,
     Executor,
@@ -72,6 +73,7 @@ __all__ = [
     "plural",
     "run_pipeline",
     "run_summary",
+    "stop",
     "user_frames",
     "user_traceback",
 ]

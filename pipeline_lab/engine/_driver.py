@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline_lab._backoff import next_delay
 from pipeline_lab.context import RunContext
+from pipeline_lab.engine import stop
 from pipeline_lab.engine._executors import Executor
 from pipeline_lab.engine._hooks import Hooks
 from pipeline_lab.engine._namespace import Namespace
@@ -96,7 +97,11 @@ class Driver:
                 self._become_ready(name)
         executor, running, ready, retries = self.executor, self.running, self._ready, self._retries
         capacity = executor.capacity
+        hooks = self.hooks
         while ready or running or retries:
+            if hooks.interrupt is not None:
+                raise hooks.interrupt  # Ctrl-C landed in an observer
+            stop.raise_if_requested()  # a signal whose KeyboardInterrupt Python dropped
             while ready and len(running) < capacity:
                 self._start(self._selected[heapq.heappop(ready)])
             timeout = max(0.0, retries[0][0] - time.monotonic()) if retries else None

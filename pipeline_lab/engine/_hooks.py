@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from pipeline_lab.engine._task import summary
-from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError, describe
 from pipeline_lab.events import (
     CheckResult,
     Gate,
@@ -47,12 +47,18 @@ class Hooks:
             if callable(hook) and isinstance(hook, Gate):
                 self.observers.append(hook)  # a gate may watch the run too
         self.errors: list[str] = []
+        self.interrupt: KeyboardInterrupt | None = None
+        """A Ctrl-C that arrived while an observer ran: the driver stops the run on it."""
 
     def emit(self, event: RunEvent) -> None:
+        """Give ``event`` to every observer; none of them can stop the others or the run."""
         for observer in self.observers:
             try:
                 observer(event)
-            except Exception as exc:
+            except KeyboardInterrupt as exc:  # a signal landed in the observer: stop the run
+                self.interrupt = self.interrupt or exc
+                self._report(observer, type(event).__name__, exc)
+            except BaseException as exc:  # sys.exit() in an observer must not end the process
                 self._report(observer, type(event).__name__, exc)
 
     def judge(self, run: RunInfo, node: Any, outcome: NodeOutcome) -> NodeOutcome:
@@ -64,10 +70,14 @@ class Hooks:
         for gate in self.gates:
             try:
                 verdict = gate.judge(run, node, outcome)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 verdict = Verdict(error=exc)
             if verdict is None:
                 continue
+            if not isinstance(verdict, Verdict):
+                verdict = Verdict(error=_not_a_verdict(gate, verdict))
             checks.extend(verdict.checks)
             if error is None and verdict.error is not None:
                 error = verdict.error
@@ -83,11 +93,22 @@ class Hooks:
             display=None,
         )
 
-    def _report(self, hook: Any, event: str, exc: Exception) -> None:
-        name = getattr(hook, "__qualname__", None) or type(hook).__name__
-        message = f"{name} failed on {event}: {type(exc).__name__}: {exc}"
+    def _report(self, hook: Any, event: str, exc: BaseException) -> None:
+        message = f"{_name(hook)} failed on {event}: {describe(exc)}"
         log.warning(message, exc_info=exc)
         self.errors.append(message)
+
+
+def _name(hook: Any) -> str:
+    return getattr(hook, "__qualname__", None) or type(hook).__name__
+
+
+def _not_a_verdict(gate: Any, answer: Any) -> PipelineLabError:
+    return PipelineLabError(
+        f"the gate {_name(gate)} answered {type(answer).__name__}, not a Verdict or None; "
+        "it fails the node, as a gate that cannot decide does",
+        hint="return pipeline_lab.Verdict(checks=..., error=...) or None from judge()",
+    )
 
 
 def with_errors(result: Any, hooks: Hooks) -> Any:

@@ -99,7 +99,9 @@ def exec_cell(cell: Cell, namespace: dict[str, Any], label: str) -> None:
     linecache.cache[filename] = (len(cell.code), None, cell.code.splitlines(True), filename)
     try:
         exec(compile(cell.code, filename, "exec"), namespace)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         exc._cell = filename  # type: ignore[attr-defined]
         if hasattr(exc, "add_note"):  # Python 3.11+
             exc.add_note(f"(in the {label})")

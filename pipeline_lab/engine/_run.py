@@ -41,6 +41,7 @@ from pipeline_lab.errors import (
     PipelineLabError,
     RunInterrupted,
     Terminated,
+    describe,
 )
 from pipeline_lab.events import (
     NodeFinished,
@@ -83,7 +84,13 @@ def prepare(pipeline: Pipeline, options: RunOptions) -> PreparedRun:
     """Everything that can be checked before the run starts; errors here are raised."""
     __tracebackhide__ = True
     namespace = options.namespace
-    pipeline.check(known=namespace.keys() if namespace is not None else None)
+    known = namespace.keys() if namespace is not None else None
+    pipeline.check(known=known)
+    # The run works on its own copy: a pipeline edited while it runs (a kernel cell, another
+    # thread) changes neither the run nor what its observers see. Checked again in case an
+    # edit came in between (cached: free when nothing changed).
+    pipeline = pipeline.copy()
+    pipeline.check(known=known)
     # Components that setup cells register are checked again once those cells have run.
     late = set() if namespace is not None else pipeline.setup_transforms()
     late_nodes = any(node.component in late for node in pipeline.nodes.values())
@@ -120,7 +127,9 @@ class PreparedRun:
             else:
                 assert options.namespace is not None
                 namespace = kernel_namespace(pipeline, options.namespace, self.overrides)
-        except Exception as exc:  # the parameters cell failed
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the parameters cell failed (sys.exit() included)
             setup_error = _setup_error(exc)
             namespace = Namespace({}, {name: v for name, v in pipeline.params.items()})
         run = RunInfo(
@@ -173,7 +182,9 @@ class PreparedRun:
             run_setup(self.pipeline, namespace)
             if self.late_components:
                 _check_registered(self.pipeline)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit() in a setup cell fails the setup, nothing more
             return _setup_error(exc)
         return None
 
@@ -335,8 +346,8 @@ def _check_registered(pipeline: Pipeline) -> None:
             )
 
 
-def _setup_error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}\n" + user_traceback(exc, getattr(exc, "_cell", ""))
+def _setup_error(exc: BaseException) -> str:
+    return describe(exc) + "\n" + user_traceback(exc, getattr(exc, "_cell", ""))
 
 
 def _run_reports(
@@ -354,6 +365,8 @@ def _run_reports(
                 errors[cell.number] = f"skipped: node(s) {names} did not produce a value"
                 continue
             exec_cell(cell, scope, f"report cell {cell.number}")
-        except Exception as exc:  # a bad report cell is reported, never fails the run
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a bad report cell (even sys.exit()) never fails the run
             errors[cell.number] = user_traceback(exc, cell.filename).rstrip()
     return errors

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.engine._run import default_hooks, run_pipeline
 from pipeline_lab.engine.result import NodeRun, RunResult
-from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
+from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning, RunInterrupted
 from pipeline_lab.events import RunEvent
 from pipeline_lab.graph import Cell, Issue, Node, Pipeline, notebook_parameters, parse_header
 
@@ -174,17 +174,26 @@ class InteractiveSession:
         hooks = list(default_hooks() if self.hooks is None else self.hooks)
         if self._observers:
             hooks.append(self._emit)  # run events reach the session's observers too
-        result = run_pipeline(
-            self.pipeline,
-            executor=self.executor,
-            only=list(only) if only else None,
-            from_=from_,
-            hooks=hooks,
-            values=values,
-            globals_=self._globals(),
-            source="kernel",
-            materialize=True,  # every output becomes a kernel variable: a value, not a plan
-        )
+        try:
+            result = run_pipeline(
+                self.pipeline,
+                executor=self.executor,
+                only=list(only) if only else None,
+                from_=from_,
+                hooks=hooks,
+                values=values,
+                globals_=self._globals(),
+                source="kernel",
+                materialize=True,  # every output becomes a kernel variable: a value, not a plan
+            )
+        except RunInterrupted as stopped:
+            self._took(stopped.result)  # type: ignore[arg-type]
+            raise
+        self._took(result)
+        return result
+
+    def _took(self, result: RunResult) -> None:
+        """Bind what a run produced and remember how each node went (even when it stopped)."""
         for name, value in result.outputs.items():
             self.namespace[name] = value
         self.last_runs.update(result.node_runs)
@@ -192,7 +201,6 @@ class InteractiveSession:
         self.stale -= ran
         for name in ran:
             self.stale |= self.pipeline.downstream(name) - set(result.node_runs)
-        return result
 
     def _kernel_hint(self, issue: Issue) -> Issue:
         """A name the saved notebook defines as a node just has not run yet: say so."""

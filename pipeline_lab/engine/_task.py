@@ -19,7 +19,13 @@ from typing import Any, NamedTuple
 from pipeline_lab.context import RunContext, current_run, running
 from pipeline_lab.engine._namespace import Namespace
 from pipeline_lab.engine._transform import run_component
-from pipeline_lab.errors import GATE_ERRORS, NodeTimeoutError, PipelineLabError, TransientError
+from pipeline_lab.errors import (
+    GATE_ERRORS,
+    NodeTimeoutError,
+    PipelineLabError,
+    TransientError,
+    describe,
+)
 from pipeline_lab.events import NodeOutcome, NodeStatus
 from pipeline_lab.frames import shape
 from pipeline_lab.graph import Node, cell_source
@@ -71,7 +77,9 @@ def execute_task(task: NodeTask) -> NodeOutcome:
                 value, shown, cpu = _evaluate(task)
             else:
                 value, shown, cpu = _with_timeout(task, node.timeout)
-    except (Exception, SystemExit) as exc:
+    except KeyboardInterrupt:
+        raise  # Ctrl-C or a kernel interrupt stops the run, it is not the node failing
+    except BaseException as exc:  # sys.exit() in a node, or any exception of the user's
         return NodeOutcome(
             node.name,
             NodeStatus.FAILED,
@@ -197,9 +205,7 @@ def summary(exc: BaseException) -> str:
     """``ErrorType: message`` on one line (our errors add their hint)."""
     if isinstance(exc, PipelineLabError):
         return f"{type(exc).__name__}: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else "")
-    if isinstance(exc, SystemExit):
-        return f"SystemExit: the node called sys.exit({exc.code!r})"
-    return f"{type(exc).__name__}: {exc}"
+    return describe(exc)
 
 
 def user_frames(exc: BaseException, filename: str) -> TracebackType | None:

@@ -23,10 +23,12 @@ from pipeline_lab.graph._patch import (
     patch_notebook,
 )
 from pipeline_lab.graph._pipeline import Cell, Pipeline
+from pipeline_lab.graph._validate import MAX_NAME_LENGTH
 
 __all__ = [
     "COMPONENT_CATALOGS",
     "HEADER_USAGE",
+    "MAX_NAME_LENGTH",
     "NODE_LINTERS",
     "Cell",
     "CellAnalysis",

@@ -51,6 +51,7 @@ class InsertCell:
             )
         if self.cell_id is not None:
             _check_id(self.cell_id)
+        _check_source(self.source, "InsertCell")
         _check_json(self.pipeline_lab)
 
 
@@ -73,6 +74,8 @@ class ReplaceCell:
                 f"ReplaceCell('{self.cell_id}') has nothing to replace",
                 hint="give source=, pipeline_lab= or both",
             )
+        if self.source is not None:
+            _check_source(self.source, f"ReplaceCell('{self.cell_id}')")
         _check_json(self.pipeline_lab)
 
 
@@ -186,13 +189,22 @@ def _check_id(cell_id: str) -> None:
         )
 
 
+def _check_source(source: Any, edit: str) -> None:
+    if not isinstance(source, str):
+        raise PipelineDefinitionError(
+            f"{edit} got a source of type {type(source).__name__}; a cell's source is text",
+            hint="pass the cell's code (or markdown) as one string",
+        )
+
+
 def _check_json(state: Mapping[str, Any] | None) -> None:
-    """Builder state is stored in the notebook: it must be JSON."""
+    """Builder state is stored in the notebook: it must be strict JSON (no NaN, which
+    JupyterLab refuses to open)."""
     for key, value in (state or {}).items():
         try:
-            json.dumps(value)
+            json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             raise PipelineDefinitionError(
                 f"metadata.pipeline_lab['{key}'] = {value!r} cannot be stored in a notebook",
-                hint="use JSON values: numbers, strings, booleans, lists and dicts",
+                hint="use JSON values: finite numbers, strings, booleans, lists and dicts",
             ) from None

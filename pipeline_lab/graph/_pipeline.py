@@ -124,6 +124,9 @@ class Pipeline:
         )
         other._nodes.update(self._nodes)
         other.duplicates = list(self.duplicates)
+        # What was worked out about these nodes holds for the copy (a run copies every time).
+        other._deps, other._dependents = self._deps, self._dependents
+        other._order, other._valid = self._order, self._valid
         return other
 
     def connect(self, upstream: str, downstream: str) -> Node:

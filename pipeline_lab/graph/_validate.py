@@ -15,9 +15,23 @@ if TYPE_CHECKING:
     from pipeline_lab.graph._pipeline import Cell, Pipeline
 
 
+MAX_NAME_LENGTH = 255
+"""The longest pipeline or node name: what the store's name columns hold."""
+
+
 def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Issue]:
     """Find every problem; ``known`` are names defined outside the pipeline (the kernel's)."""
     issues: list[Issue] = []
+    if len(pipeline.name) > MAX_NAME_LENGTH:
+        issues.append(
+            Issue(
+                "bad-name",
+                f"the pipeline's name is {len(pipeline.name)} characters long, more than the "
+                f"{MAX_NAME_LENGTH} a run record keeps ('{pipeline.name[:40]}...')",
+                None,
+                "give the pipeline (or its notebook file) a shorter name",
+            )
+        )
     for name in pipeline.duplicates:
         issues.append(
             Issue(
@@ -69,6 +83,16 @@ def _node_issues(
                 f"'{name}' is not a valid Python identifier",
                 name,
                 "use letters, digits and underscores, not starting with a digit",
+            )
+        )
+    elif len(name) > MAX_NAME_LENGTH:  # a run record could not keep it
+        issues.append(
+            Issue(
+                "bad-name",
+                f"the name is {len(name)} characters long, more than the {MAX_NAME_LENGTH} a "
+                "run record keeps",
+                name[:40] + "...",
+                "give the node a shorter name",
             )
         )
     elif name == PARAMS_NAME:  # its output would hide the parameters from every other node

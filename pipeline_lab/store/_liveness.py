@@ -2,8 +2,8 @@
 
 A run records its host and pid and renews ``heartbeat_at`` every ``PIPELINE_LAB_HEARTBEAT_S``
 seconds (default 10) while it runs. A ``running`` run is abandoned when its process is gone:
-on this host its pid is dead (or was reused by a process started after the run), anywhere
-its heartbeat is older than three intervals.
+on this host its pid is dead (or was reused by a process started after the run), on another
+host its heartbeat is older than three intervals.
 """
 
 from __future__ import annotations
@@ -79,9 +79,14 @@ def dead(
     interval: float,
     now: datetime,
 ) -> str | None:
-    """Why a ``running`` run's process is gone (``pid_dead``, ``heartbeat_lost``), or ``None``."""
-    if host == this_host and pid is not None and not _alive(pid, started_at):
-        return "pid_dead"
+    """Why a ``running`` run's process is gone (``pid_dead``, ``heartbeat_lost``), or ``None``.
+
+    On this host the process table is the truth: a live pid is a live run, however late its
+    heartbeat (a node in C code that holds the GIL for minutes keeps the heartbeat thread
+    from running). Elsewhere, three missed beats mean the process (or its machine) is gone.
+    """
+    if host == this_host and pid is not None:
+        return None if _alive(pid, started_at) else "pid_dead"
     last = heartbeat_at or started_at
     if now - last > timedelta(seconds=MISSED_BEATS * interval):
         return "heartbeat_lost"

@@ -27,7 +27,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-NAME_LENGTH = 255
+from pipeline_lab.graph import MAX_NAME_LENGTH
+
+NAME_LENGTH = MAX_NAME_LENGTH
 
 # Explicit constraint names make migrations portable (PostgreSQL and SQLite batch mode need them).
 NAMING_CONVENTION = {

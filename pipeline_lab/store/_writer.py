@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from pipeline_lab.store._engine import Store
 
 _MAX_ERRORS_PER_RUN = 5
+LOCKED_PATIENCE_S = 25.0
+"""How long a batch waits for a database another process holds locked (under the 30 s a
+finishing run waits for its records)."""
 
 
 @dataclass(slots=True)
@@ -173,15 +176,23 @@ class BatchWriter:
                     record.done.set()
 
     def _write_batch(self, records: Sequence[Record]) -> None:
-        for attempt in (1, 2):
+        # A lock held by another process (a long write, a backup) is waited out for as long as
+        # a run waits for its records, so a busy store delays records instead of losing them.
+        deadline = time.monotonic() + LOCKED_PATIENCE_S
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 with self._store.engine.begin() as connection:
                     _apply(connection, records)
                 return
             except DBAPIError as exc:
-                if attempt == 2 or not _transient(exc):
+                if _locked(exc) and time.monotonic() < deadline:
+                    time.sleep(min(2.0, 0.05 * 2 ** min(attempt, 6)))
+                elif exc.connection_invalidated and attempt == 1:
+                    time.sleep(0.2)  # a pooled connection the server dropped: one fresh try
+                else:
                     raise
-                time.sleep(0.2)
 
     def _error(self, record: Record, exc: BaseException) -> None:
         if record.kind == "heartbeat":
@@ -198,9 +209,9 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and (exc.connection_invalidated or exc.statement is None)
 
 
-def _transient(exc: DBAPIError) -> bool:
-    """A dropped pooled connection, or a lock held longer than ``busy_timeout``."""
-    return exc.connection_invalidated or "locked" in str(exc.orig).lower()
+def _locked(exc: DBAPIError) -> bool:
+    """SQLite's lock was held longer than ``busy_timeout`` by another process."""
+    return "locked" in str(exc.orig).lower()
 
 
 def _apply(connection: Connection, records: Sequence[Record]) -> None:

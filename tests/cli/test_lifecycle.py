@@ -259,3 +259,81 @@ def test_a_stale_heartbeat_marks_a_run_of_another_host_abandoned(store_env: str)
     detail = runs.get_run(result.run_id)
     assert (detail.status, detail.reason) == ("abandoned", "heartbeat_lost")
     close_stores()
+
+
+def test_a_live_run_on_this_host_is_never_abandoned_for_a_late_heartbeat(
+    store_env: str,
+) -> None:
+    """A node in C code can hold the GIL long enough to starve the heartbeat thread; on the
+    machine that runs it, a live pid is proof enough that the run is alive."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from pipeline_lab import Node, Pipeline
+    from pipeline_lab.store import RunRepository, StoreObserver, close_stores, open_store
+    from pipeline_lab.store._models import RunRecord
+
+    pipeline = Pipeline("busy")
+    pipeline.add(Node("a", code="1"))
+    result = pipeline.run(hooks=[StoreObserver()])
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    with open_store().session() as session:
+        session.execute(  # as if this very process were still running it, silent for an hour
+            update(RunRecord)
+            .where(RunRecord.run_id == result.run_id)
+            .values(status="running", pid=os.getpid(), heartbeat_at=an_hour_ago)
+        )
+    assert RunRepository().reap_abandoned() == []
+    assert RunRepository().get_run(result.run_id).status == "running"
+    close_stores()
+
+
+def test_sys_exit_in_cells_never_ends_the_command_silently(
+    write_notebook: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINE_LAB_STORE", "off")
+    setup_exits = write_notebook("import sys\nsys.exit(0)", "%%pipeline a\n1", name="setup.ipynb")
+    done = subprocess.run([str(BIN), "run", str(setup_exits)], capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "setup failed" in done.stdout and "sys.exit(0) was called" in done.stdout
+    report_exits = write_notebook(
+        "%%pipeline a\n1", "import sys\nprint(a)\nsys.exit(9)", name="report.ipynb"
+    )
+    done = subprocess.run(
+        [str(BIN), "run", str(report_exits), "--json"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["status"] == "succeeded" and "SystemExit" in data["report_errors"]["2"]
+
+
+def test_records_wait_out_a_sqlite_lock_held_past_the_busy_timeout(
+    pipeline_lab_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the write lock for 12 s (two 5 s busy timeouts and more): the run's
+    records are written late, not lost."""
+    import threading
+
+    from pipeline_lab import Node, Pipeline
+    from pipeline_lab.store import RunRepository, StoreObserver, close_stores, open_store
+
+    monkeypatch.delenv("PIPELINE_LAB_STORE", raising=False)
+    open_store()  # the database exists, migrated
+    locker = sqlite3.connect(
+        pipeline_lab_home / "pipeline_lab.db", isolation_level=None, check_same_thread=False
+    )
+    locker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(12.0, lambda: locker.execute("ROLLBACK"))
+    release.start()
+    try:
+        pipeline = Pipeline("patient")
+        pipeline.add(Node("a", code="1"))
+        result = pipeline.run(hooks=[StoreObserver()])
+    finally:
+        release.join()
+        locker.close()
+    assert result.ok and result.hook_errors == ()
+    detail = RunRepository().get_run(result.run_id)
+    assert detail.status == "succeeded" and [n.name for n in detail.nodes] == ["a"]
+    close_stores()

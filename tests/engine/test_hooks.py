@@ -263,25 +263,78 @@ def test_metrics_observer_output_matches_frame_shape() -> None:
 
 
 def test_a_crash_of_the_run_itself_still_ends_it_and_propagates() -> None:
-    """Something no gate or observer may swallow (a BaseException) is a crash: every node gets
-    an outcome, RunFinished says ``crashed``, and the caller sees the original error."""
+    """A bug below the nodes (here: an executor plug-in that breaks mid-run) is a crash:
+    every node gets an outcome, RunFinished says ``crashed``, and the caller sees the error."""
+    from pipeline_lab.engine import EXECUTORS, SequentialExecutor
 
-    class Meltdown(BaseException):
-        pass
-
-    class Exploding:
-        def judge(self, run: RunInfo, node: Node, outcome: NodeOutcome) -> Verdict | None:
-            if node.name == "b":
-                raise Meltdown("the gate's process is going down")
-            return None
+    class Breaks(SequentialExecutor):
+        def submit(self, task: Any) -> None:
+            if task.name == "b":
+                raise RuntimeError("the executor lost its workers")
+            super().submit(task)
 
     recorder = Recorder()
     pipeline = Pipeline("p")
     pipeline.add(Node("a", code="1"))
     pipeline.add(Node("b", code="a + 1"))
     pipeline.add(Node("c", code="b + 1"))
-    with pytest.raises(Meltdown):
-        pipeline.run(hooks=[recorder, Exploding()], executor="sequential")
+    EXECUTORS.register("breaks", Breaks)
+    try:
+        with pytest.raises(RuntimeError, match="lost its workers"):
+            pipeline.run(hooks=[recorder], executor="breaks")
+    finally:
+        EXECUTORS.unregister("breaks")
     assert recorder.events[-1] == ("run_end", "crashed")
     ends = {e[1]: e[2] for e in recorder.events if e[0] == "node_end"}
     assert ends == {"a": "succeeded", "b": "failed", "c": "skipped"}
+
+
+def test_misbehaving_gates_and_observers_never_crash_the_run() -> None:
+    """A gate answering nonsense fails its node closed; exceptions that cannot even be printed,
+    and sys.exit() in an observer, are reported: the run ends, recorded, as it should."""
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no words")
+
+    class Yes:
+        def judge(self, run: RunInfo, node: Node, outcome: NodeOutcome) -> Any:
+            return True
+
+    def exits(event: Any) -> None:
+        raise SystemExit(4)
+
+    def unprintable(event: Any) -> None:
+        raise Unprintable()
+
+    recorder = Recorder()
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+    result = pipeline.run(hooks=[exits, unprintable, recorder, Yes()])
+    a = result.node_runs["a"]
+    assert a.status is NodeStatus.FAILED
+    assert "answered bool, not a Verdict" in (a.error or "")
+    assert recorder.events[0][0] == "run_start" and recorder.events[-1] == ("run_end", "failed")
+    assert any("SystemExit: sys.exit(4) was called" in e for e in result.hook_errors)
+    assert any("its message cannot be shown" in e for e in result.hook_errors)
+
+
+@pytest.mark.parametrize("executor", ["sequential", "threads"])
+def test_a_node_raising_any_base_exception_fails_alone(executor: str) -> None:
+    class Odd(BaseException):
+        pass
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no words")
+
+    pipeline = Pipeline("p", params={"Odd": Odd, "Unprintable": Unprintable})
+    pipeline.add(Node("odd", code="raise Odd('strange')"))
+    pipeline.add(Node("mute", code="raise Unprintable()"))
+    pipeline.add(Node("fine", code="'ok'"))
+    result = pipeline.run(hooks=[], executor=executor)
+    assert result.status is RunStatus.FAILED and result.outputs == {"fine": "ok"}
+    assert result.node_runs["odd"].error == "Odd: strange"
+    mute = result.node_runs["mute"].error or ""
+    assert mute.startswith("Unprintable: <its message cannot be shown")
+    assert "raise Unprintable()" in (result.node_runs["mute"].traceback or "")

@@ -422,3 +422,100 @@ def test_default_hooks_without_store_run_checks() -> None:
         ("x > 0", False, 1, 2)
     ]
     assert a.checks[0].sample == ({"row": 1, "x": -1},)
+
+
+def test_a_stop_request_stops_the_run_even_if_its_interrupt_was_lost() -> None:
+    """A signal's KeyboardInterrupt can be dropped by Python (raised inside a gc callback);
+    the stop it requested is not: the run ends interrupted at the next step."""
+    from pipeline_lab.engine import stop
+
+    pipeline = chain(
+        first="from pipeline_lab.engine import stop\nstop.request('interrupt')\n1",
+        second="first + 1",
+    )
+    try:
+        with pytest.raises(RunInterrupted) as info:
+            pipeline.run(hooks=[], executor="threads")
+    finally:
+        stop.clear()
+    result = info.value.result
+    assert result.status is RunStatus.INTERRUPTED
+    assert result.node_runs["first"].status is NodeStatus.SUCCEEDED
+    assert result.node_runs["second"].status is NodeStatus.SKIPPED
+
+
+def test_a_second_interrupt_while_the_run_is_recorded_does_not_leave_it_running() -> None:
+    from pipeline_lab.store import RunRepository, StoreObserver
+
+    def impatient(event: object) -> None:
+        if type(event).__name__ == "RunFinished":
+            raise KeyboardInterrupt  # Ctrl-C again, while the run is being recorded
+
+    pipeline = chain(a="1", b="raise KeyboardInterrupt")
+    with pytest.raises(RunInterrupted):
+        pipeline.run(hooks=[impatient, StoreObserver()], executor="sequential")
+    [run] = RunRepository().list_runs(limit=1)
+    assert (run.status, run.reason) == ("interrupted", "interrupt")
+
+
+def test_a_pipeline_edited_while_it_runs_changes_neither_the_run_nor_its_records() -> None:
+    import threading
+
+    from pipeline_lab.store import RunRepository, StoreObserver
+
+    started, edited = threading.Event(), threading.Event()
+    pipeline = Pipeline("live", params={"started": started, "edited": edited})
+    pipeline.add(Node("a", code="started.set()\nedited.wait(10)\n1"))
+    pipeline.add(Node("b", code="a + 1"))
+    outcome: list[object] = []
+    runner = threading.Thread(target=lambda: outcome.append(pipeline.run(hooks=[StoreObserver()])))
+    runner.start()
+    assert started.wait(10)
+    pipeline.remove("b")  # another cell (or thread) edits the pipeline mid-run
+    pipeline.add(Node("c", code="2"))
+    edited.set()
+    runner.join(20)
+    [result] = outcome
+    assert result.ok and set(result.node_runs) == {"a", "b"}  # type: ignore[attr-defined]
+    assert result.hook_errors == ()  # type: ignore[attr-defined]
+    detail = RunRepository().get_run(result.run_id)  # type: ignore[attr-defined]
+    assert [n.name for n in detail.nodes] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "where"),
+    [
+        pytest.param("setup", "setup", id="setup-cell"),
+        pytest.param("params", "parameters", id="parameters-cell"),
+    ],
+)
+def test_sys_exit_in_a_setup_or_parameters_cell_fails_the_setup_only(cell: str, where: str) -> None:
+    code = "import sys\nsys.exit(0)"
+    pipeline = Pipeline(
+        "exits",
+        param_code=code if cell == "params" else None,
+        setup=[Cell(code)] if cell == "setup" else [],
+    )
+    pipeline.add(Node("a", code="1"))
+    result = pipeline.run(hooks=[])
+    assert (result.status, result.reason) == (RunStatus.FAILED, "setup_failed")
+    assert (result.setup_error or "").startswith("SystemExit: sys.exit(0) was called")
+    assert f"(in the {where}" in (result.setup_error or "")
+    assert result.node_runs["a"].status is NodeStatus.SKIPPED
+
+
+def test_sys_exit_in_a_report_cell_is_a_report_error() -> None:
+    pipeline = Pipeline("reports", reports=[Cell("import sys\nprint(a)\nsys.exit(9)", index=3)])
+    pipeline.add(Node("a", code="1"))
+    result = pipeline.run(hooks=[])
+    assert result.ok
+    assert "SystemExit" in result.report_errors[4]
+
+
+def test_names_longer_than_a_record_keeps_are_refused_before_running() -> None:
+    pipeline = Pipeline("p" * 256)
+    pipeline.add(Node("n" * 300, code="1"))
+    with pytest.raises(PipelineDefinitionError) as info:
+        pipeline.run(hooks=[])
+    assert "300 characters long" in str(info.value)
+    assert "the pipeline's name is 256 characters long" in str(info.value)

@@ -313,3 +313,26 @@ def test_a_one_line_notebook_stays_one_line(tmp_path: Path) -> None:
     text = path.read_text()
     assert "\n" not in text
     assert json.loads(text)["cells"][0]["source"] == "2\n3"  # a string source stays a string
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        pytest.param(lambda: ReplaceCell("report", source=123), "source of type int", id="number"),
+        pytest.param(lambda: InsertCell(["a", "b"]), "source of type list", id="list-source"),
+        pytest.param(
+            lambda: ReplaceCell("report", pipeline_lab={"position": [float("nan"), 1.0]}),
+            "cannot be stored in a notebook",
+            id="nan-position",
+        ),
+        pytest.param(
+            lambda: InsertCell("x", pipeline_lab={"zoom": float("inf")}),
+            "cannot be stored in a notebook",
+            id="infinite-value",
+        ),
+    ],
+)
+def test_edits_jupyter_could_not_open_are_refused(make: Any, expected: str) -> None:
+    """A number as source or NaN in metadata would write a notebook Jupyter cannot read."""
+    with pytest.raises(PipelineDefinitionError, match=expected):
+        make()

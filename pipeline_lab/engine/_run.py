@@ -84,13 +84,9 @@ def prepare(pipeline: Pipeline, options: RunOptions) -> PreparedRun:
     """Everything that can be checked before the run starts; errors here are raised."""
     __tracebackhide__ = True
     namespace = options.namespace
-    known = namespace.keys() if namespace is not None else None
-    pipeline.check(known=known)
-    # The run works on its own copy: a pipeline edited while it runs (a kernel cell, another
-    # thread) changes neither the run nor what its observers see. Checked again in case an
-    # edit came in between (cached: free when nothing changed).
-    pipeline = pipeline.copy()
-    pipeline.check(known=known)
+    # The run works on its own checked copy: a pipeline edited while it runs (a kernel cell,
+    # another thread) changes neither the run nor what its observers see.
+    pipeline = pipeline.snapshot(known=namespace.keys() if namespace is not None else None)
     # Components that setup cells register are checked again once those cells have run.
     late = set() if namespace is not None else pipeline.setup_transforms()
     late_nodes = any(node.component in late for node in pipeline.nodes.values())

@@ -263,6 +263,16 @@ class Pipeline:
             )
         self._valid = state
 
+    def snapshot(self, known: Iterable[str] | None = None) -> Pipeline:
+        """A checked copy to run: later edits of this pipeline (a kernel cell, another thread)
+        change neither it nor what is recorded about it. Cheap when nothing changed."""
+        valid = self._valid
+        copy = self.copy()  # one C-level copy of each container: safe against concurrent edits
+        copy.check(known)
+        if self._valid is valid:
+            self._valid = copy._valid  # what was checked on the copy holds for this one
+        return copy
+
     def _state(self, known: Iterable[str] | None) -> tuple[object, ...]:
         """What validity depends on: nodes, parameter names, cells, registries, known names."""
         return (

@@ -2,33 +2,59 @@
 
 Components register in :data:`COMPONENTS` with :func:`component`; other packages add theirs
 through the ``pipeline_lab.components`` entry-point group.
+
+Importing this package is light (no pydantic, no polars): the graph asks it about every
+pipeline it validates, most of which have no component node. The component base classes
+load on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pipeline_lab.components._base import (
-    ColumnLineage,
-    Component,
-    ComponentError,
-    ComponentParams,
-    NodeInput,
-)
-from pipeline_lab.components._expressions import (
-    parameter_references,
-    require_columns,
-    sql_expr,
-)
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph import Issue
 from pipeline_lab.registry import Registry
 
 if TYPE_CHECKING:
+    from pipeline_lab.components._base import (
+        ColumnLineage,
+        Component,
+        ComponentError,
+        ComponentParams,
+        NodeInput,
+    )
+    from pipeline_lab.components._expressions import (
+        parameter_references,
+        require_columns,
+        sql_expr,
+    )
     from pipeline_lab.graph import Node, Pipeline
 
-C = TypeVar("C", bound=type[Component])
+_LAZY = {
+    "ColumnLineage": "_base",
+    "Component": "_base",
+    "ComponentError": "_base",
+    "ComponentParams": "_base",
+    "NodeInput": "_base",
+    "parameter_references": "_expressions",
+    "require_columns": "_expressions",
+    "sql_expr": "_expressions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline_lab.components' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"pipeline_lab.components.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+C = TypeVar("C", bound="type[Component]")
 
 COMPONENTS: Registry[type[Component]] = Registry(
     "component",
@@ -91,6 +117,8 @@ class _Catalog:
     def sql_parameters(self, node: Node) -> frozenset[str]:
         # A component's own ``params`` mapping (``read_sql``) binds the names it lists:
         # those are not pipeline parameters.
+        from pipeline_lab.components._expressions import parameter_references
+
         own = node.params.get("params")
         bound = set(own) if isinstance(own, Mapping) else set()
         return frozenset(

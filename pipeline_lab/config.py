@@ -50,26 +50,20 @@ class Settings:
                 hint=f"unset {STORE_ENV} to record runs, or set {STORE_ENV}=off",
             )
         store_enabled = _SWITCH[store]
-        raw_fraction = os.environ.get(STREAMING_ENV, "0.5")
-        try:
-            fraction = float(raw_fraction)
-        except ValueError:
-            fraction = -1.0
-        if not 0 < fraction <= 1:
-            raise PipelineLabError(
-                f"{STREAMING_ENV} must be a number in (0, 1], got {raw_fraction!r}",
-                hint="e.g. 0.5 streams plans whose inputs exceed half the memory",
-            )
-        raw_heartbeat = os.environ.get(HEARTBEAT_ENV, "10")
-        try:
-            heartbeat = float(raw_heartbeat)
-        except ValueError:
-            heartbeat = -1.0
-        if not 0 < heartbeat <= 3600:
-            raise PipelineLabError(
-                f"{HEARTBEAT_ENV} must be a number of seconds in (0, 3600], got {raw_heartbeat!r}",
-                hint=f"unset {HEARTBEAT_ENV} for the default (10 s)",
-            )
+        fraction = _number(
+            STREAMING_ENV,
+            0.5,
+            1.0,
+            "a number",
+            "e.g. 0.5 streams plans whose inputs exceed half the memory",
+        )
+        heartbeat = _number(
+            HEARTBEAT_ENV,
+            10.0,
+            3600.0,
+            "a number of seconds",
+            f"unset {HEARTBEAT_ENV} for the default (10 s)",
+        )
         return cls(
             home=home,
             db_url=db_url,
@@ -77,6 +71,20 @@ class Settings:
             streaming_fraction=fraction,
             heartbeat_s=heartbeat,
         )
+
+
+def _number(name: str, default: float, most: float, what: str, hint: str) -> float:
+    """The environment variable ``name`` as a number in (0, ``most``], or a clear error."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= most:
+        raise PipelineLabError(f"{name} must be {what} in (0, {most:g}], got {raw!r}", hint=hint)
+    return value
 
 
 def settings() -> Settings:

@@ -67,7 +67,9 @@ class Driver:
         self._selected = run.nodes
         # The run's own view of its nodes: a pipeline edited while it runs does not change it.
         self._nodes = {name: pipeline.nodes[name] for name in run.nodes}
-        self._observed = bool(hooks.observers)
+        self._started = hooks.wants(NodeStarted)
+        self._retrying = hooks.wants(NodeRetrying)
+        self._finished = hooks.wants(NodeFinished)
         self._gated = bool(hooks.gates)
         self._failed: set[str] = set()
         self._index = {name: i for i, name in enumerate(run.nodes)}
@@ -166,7 +168,7 @@ class Driver:
         task = NodeTask(
             node, inputs, attempt, self.context, self.namespace, bool(collect), streaming
         )
-        if self._observed:
+        if self._started:
             self.hooks.emit(NodeStarted(self.run, name, attempt, datetime.now(timezone.utc)))
         self.running[name] = attempt
         self.executor.submit(task)
@@ -190,7 +192,7 @@ class Driver:
             self._first.setdefault(name, outcome)
             self._cpu[name] = self._cpu.get(name, 0.0) + (outcome.cpu_s or 0.0)
             delay = next_delay(attempt, policy.delay, policy.factor, policy.cap, self.rng)
-            if self._observed:
+            if self._retrying:
                 self.hooks.emit(NodeRetrying(self.run, name, attempt, outcome.error or "", delay))
             heapq.heappush(self._retries, (time.monotonic() + delay, self._index[name], name))
             return
@@ -214,7 +216,7 @@ class Driver:
             self.values[name] = outcome.output
         else:
             self._failed.add(name)
-        if self._observed:
+        if self._finished:
             self.hooks.emit(NodeFinished(self.run, outcome))
         for child in self._children[name]:
             waiting = self._waiting[child]

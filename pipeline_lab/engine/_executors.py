@@ -3,8 +3,8 @@
 An executor receives :class:`NodeTask` s (``submit``), runs them with
 :func:`execute_task` wherever it likes, and hands back their :class:`NodeOutcome` s
 (``wait``). It owns no run state: dependencies, retries, skips, gates and events are the
-driver's, so every executor gives the same results. ``capacity`` is how many tasks it runs
-at once (the driver never submits more). Executors are a registry: other packages add
+driver's, so every executor gives the same results. ``capacity`` is how many tasks it takes
+at once, running or queued (the driver never hands it more). Executors are a registry: other packages add
 theirs under the ``pipeline_lab.executors`` entry-point group, as a factory taking
 :class:`ExecutorOptions`.
 """
@@ -30,7 +30,7 @@ class Executor(Protocol):
 
     @property
     def capacity(self) -> int:
-        """How many tasks may run at once."""
+        """How many tasks it takes at once, running or waiting for a worker."""
         ...
 
     def submit(self, task: NodeTask) -> None:
@@ -99,18 +99,20 @@ class ThreadExecutor:
             raise PipelineLabError(
                 f"max_workers must be at least 1, got {wanted}", hint="e.g. max_workers=4"
             )
-        self.capacity = wanted or min(32, (os.cpu_count() or 1) + 4)
+        self.workers = wanted or min(32, (os.cpu_count() or 1) + 4)
+        # Tasks wait in the queue while the driver is busy with outcomes, so a worker that
+        # finishes picks up the next at once instead of waiting for the driver's thread.
+        self.capacity = self.workers * 16
         self._tasks: queue.SimpleQueue[NodeTask | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[NodeOutcome] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._idle = 0
+        self._unfinished = 0
         self._lock = threading.Lock()
 
     def submit(self, task: NodeTask) -> None:
         with self._lock:
-            if self._idle:
-                self._idle -= 1
-            elif len(self._threads) < self.capacity:
+            self._unfinished += 1
+            if len(self._threads) < min(self.workers, self._unfinished):
                 thread = threading.Thread(
                     target=self._work, name=f"pipeline-lab-{len(self._threads)}", daemon=True
                 )
@@ -147,7 +149,7 @@ class ThreadExecutor:
                     task.name, NodeStatus.FAILED, task.attempt, error=repr(exc), exception=exc
                 )
             with self._lock:
-                self._idle += 1  # before the outcome is seen: the next submit reuses this thread
+                self._unfinished -= 1  # before the outcome is seen: the next submit counts right
             self._done.put(outcome)
 
 

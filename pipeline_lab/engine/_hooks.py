@@ -17,10 +17,16 @@ from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError, descr
 from pipeline_lab.events import (
     CheckResult,
     Gate,
+    NodeFinished,
     NodeOutcome,
+    NodeRetrying,
+    NodeStarted,
     NodeStatus,
     RunEvent,
+    RunFinished,
     RunInfo,
+    RunObserver,
+    RunStarted,
     Verdict,
 )
 
@@ -46,13 +52,22 @@ class Hooks:
                 )
             if callable(hook) and isinstance(hook, Gate):
                 self.observers.append(hook)  # a gate may watch the run too
+        # Per event type, the observers that want it: a RunObserver that does not override
+        # a handler is not called for that event (nor is the event built, if nobody wants it).
+        self._wanting: dict[type, list[Any]] = {
+            kind: [o for o in self.observers if _wants(o, kind)] for kind in EVENT_TYPES
+        }
         self.errors: list[str] = []
         self.interrupt: KeyboardInterrupt | None = None
         """A Ctrl-C that arrived while an observer ran: the driver stops the run on it."""
 
+    def wants(self, kind: type) -> bool:
+        """Whether any observer takes events of type ``kind``."""
+        return bool(self._wanting[kind])
+
     def emit(self, event: RunEvent) -> None:
         """Give ``event`` to every observer; none of them can stop the others or the run."""
-        for observer in self.observers:
+        for observer in self._wanting[type(event)]:
             try:
                 observer(event)
             except KeyboardInterrupt as exc:  # a signal landed in the observer: stop the run
@@ -97,6 +112,16 @@ class Hooks:
         message = f"{_name(hook)} failed on {event}: {describe(exc)}"
         log.warning(message, exc_info=exc)
         self.errors.append(message)
+
+
+EVENT_TYPES = (RunStarted, NodeStarted, NodeRetrying, NodeFinished, RunFinished)
+
+
+def _wants(observer: Any, kind: type) -> bool:
+    if not isinstance(observer, RunObserver) or type(observer).__call__ is not RunObserver.__call__:
+        return True  # a plain callable (or a custom __call__) sees everything
+    handler: str = kind.handler  # type: ignore[attr-defined]
+    return getattr(type(observer), handler) is not getattr(RunObserver, handler)
 
 
 def _name(hook: Any) -> str:

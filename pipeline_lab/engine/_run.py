@@ -254,7 +254,7 @@ class PreparedRun:
             for name in self.selected:
                 outcome = NodeOutcome(name, NodeStatus.SKIPPED, error=why)
                 outcomes[name] = outcome
-                if hooks.observers:
+                if hooks.wants(NodeFinished):
                     hooks.emit(NodeFinished(run, outcome))
             values = {}
         if interrupt is not None:

@@ -121,6 +121,12 @@ class Driver:
                 self._handle(outcome)
         return self.outcomes
 
+    def close(self) -> None:
+        """Close the executor; what it never started is no longer running (abort skips it)."""
+        for name in self.executor.close():
+            if self.running.pop(name, None) is not None:
+                self._attempt[name] -= 1
+
     def abort(self, why: str) -> None:
         """Give every node without an outcome one: running ones failed, the rest skipped."""
         for name in self._selected:
@@ -128,10 +134,11 @@ class Driver:
                 continue
             if name in self.running or name in self._first:
                 started = self._first.get(name)
+                doing = "was running" if name in self.running else "waited to retry"
                 outcome = (started or NodeOutcome(name))._replace(
                     status=NodeStatus.FAILED,
                     attempts=self.running.get(name, self._attempt.get(name, 1)),
-                    error=f"{why} while the node was running",
+                    error=f"{why} while the node {doing}",
                     traceback=None,
                     output=None,
                     display=None,

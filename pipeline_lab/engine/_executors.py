@@ -40,8 +40,10 @@ class Executor(Protocol):
         """The outcomes of tasks that finished (at least one), or ``[]`` after ``timeout`` s."""
         ...
 
-    def close(self) -> None:
-        """Release the executor's resources; tasks still running are abandoned."""
+    def close(self) -> list[str]:
+        """Release the executor's resources; tasks still running are abandoned. Returns the
+        names of the tasks it was given but never started (a stopped run skips them)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,10 @@ class SequentialExecutor:
             return []
         return [execute_task(self._tasks.popleft())]
 
-    def close(self) -> None:
+    def close(self) -> list[str]:
+        unstarted = [task.name for task in self._tasks]
         self._tasks.clear()
+        return unstarted
 
 
 class ThreadExecutor:
@@ -133,9 +137,18 @@ class ThreadExecutor:
             except queue.Empty:
                 return done
 
-    def close(self) -> None:
+    def close(self) -> list[str]:
+        unstarted: list[str] = []
+        while True:  # what no worker took yet will never run
+            try:
+                task = self._tasks.get_nowait()
+            except queue.Empty:
+                break
+            if task is not None:
+                unstarted.append(task.name)
         for _ in self._threads:
             self._tasks.put(None)
+        return unstarted
 
     def _work(self) -> None:
         while True:

@@ -152,7 +152,7 @@ class PreparedRun:
                 try:
                     driver.execute()
                 finally:
-                    driver.executor.close()
+                    driver.close()
                 reports = options.run_reports if options.run_reports is not None else headless
                 if reports:
                     report_errors = _run_reports(pipeline, namespace, driver.values)

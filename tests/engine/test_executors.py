@@ -143,3 +143,23 @@ def test_a_timed_out_attempt_is_retried() -> None:
     run = result.node_runs["slow_then_fast"]
     assert run.status is NodeStatus.SUCCEEDED and run.attempts == 2
     assert result.outputs["slow_then_fast"] == 2
+
+
+def test_an_interrupted_run_skips_what_no_worker_started() -> None:
+    """Tasks queued ahead of the workers but never started are skipped, not 'failed while
+    running': only the node that really ran is recorded as interrupted."""
+    from pipeline_lab import RunInterrupted
+
+    pipeline = Pipeline("queued")
+    pipeline.add(Node("stop", code="import time\ntime.sleep(0.2)\nraise KeyboardInterrupt"))
+    for i in range(20):
+        pipeline.add(Node(f"later{i}", code="import time\ntime.sleep(5)\n1"))
+    with pytest.raises(RunInterrupted) as info:
+        pipeline.run(hooks=[], executor="threads", max_workers=1)
+    runs = info.value.result.node_runs
+    assert runs["stop"].status is NodeStatus.FAILED
+    assert "while the node was running" in (runs["stop"].error or "")
+    later = [runs[f"later{i}"].status for i in range(20)]
+    # The one worker may have taken the next task before the driver stopped: that one ran.
+    assert later.count(NodeStatus.SKIPPED) >= 19
+    assert set(later) <= {NodeStatus.SKIPPED, NodeStatus.FAILED}

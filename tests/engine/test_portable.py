@@ -39,8 +39,10 @@ class PickledExecutor:
         returned: NodeOutcome = pickle.loads(pickle.dumps(outcome))
         return [returned]
 
-    def close(self) -> None:
+    def close(self) -> list[str]:
+        unstarted = [pickle.loads(wire).name for wire in self._tasks]
         self._tasks.clear()
+        return unstarted
 
 
 @pytest.fixture(autouse=True)

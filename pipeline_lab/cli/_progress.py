@@ -30,8 +30,14 @@ _STYLE = {
 
 def node_table(node_runs: Mapping[str, NodeOutcome], title: str | None = None) -> Any:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold")
+    # Text, not markup: a pipeline or node name is shown as typed, brackets included.
+    table = Table(
+        title=Text(title) if title is not None else None,
+        title_justify="left",
+        header_style="bold",
+    )
     for column, justify in (
         ("node", "left"),
         ("status", "left"),
@@ -42,8 +48,8 @@ def node_table(node_runs: Mapping[str, NodeOutcome], title: str | None = None) -
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for name, run in node_runs.items():
         table.add_row(
-            name,
-            f"[{_STYLE[run.status]}]{run.status.value}[/]",
+            Text(name),
+            Text(run.status.value, style=_STYLE[run.status]),
             f"{run.rows:,}" if run.rows is not None else "",
             format_duration(run.duration_s),
             str(run.attempts) if run.attempts else "",

@@ -95,13 +95,12 @@ def run_notebook(
     recorder = next((h for h in hooks if type(h).__name__ == "StoreObserver"), None)
     console = None
     if not as_json:
-        from rich.console import Console
-
         from pipeline_lab.cli._progress import ProgressObserver
+        from pipeline_lab.cli._render import console as make_console
 
-        console = Console(stderr=False, highlight=False)
+        console = make_console()
         for notice in notices:
-            console.print(f"[dim]note: {notice}[/]", highlight=False)
+            console.print(f"note: {notice}", style="dim", markup=False, highlight=False)
         progress = ProgressObserver(console)
         hooks.append(progress)
     # With --json, stdout carries only the JSON: what the notebook's code prints goes to stderr.
@@ -170,9 +169,8 @@ def print_summary(console: Any, result: RunResult, store_url: str | None) -> Non
         console.print(f"[bold red]node {escape(name)} failed[/] after {run.attempts} attempt(s)")
         console.print(escape((run.traceback or run.error or "").rstrip()), highlight=False)
     for index, error in result.report_errors.items():
-        console.print(
-            f"[yellow]report cell {index} did not complete (the pipeline still counts as ok)[/]"
-        )
+        still = " (report cells never fail the pipeline)" if result.ok else ""
+        console.print(f"[yellow]report cell {index} did not complete{still}[/]")
         console.print(escape(error), highlight=False)
     for error in result.hook_errors:
         console.print(f"[yellow]hook error:[/] {escape(error)}")

@@ -16,27 +16,38 @@ def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:
     if as_json:
         print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
         return 0
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from pipeline_lab.cli._render import console as make_console
 
     table = Table(header_style="bold")
     for column in ("run", "pipeline", "status", "source", "started", "time", "nodes"):
         table.add_column(column)
     for r in runs:
         data = r.to_dict()
+        # Every value as Text, never markup: anyone sharing the store names the pipelines.
         table.add_row(
-            data["run_id"][:8],
-            data["pipeline"],
-            data["status"],
-            data.get("source") or "",
-            str(data["started_at"])[:19],
-            format_duration(data.get("duration_s")),
-            str(data.get("nodes", "")),
+            *(
+                Text(str(value))
+                for value in (
+                    data["run_id"][:8],
+                    data["pipeline"],
+                    data["status"],
+                    data.get("source") or "",
+                    str(data["started_at"])[:19],
+                    format_duration(data.get("duration_s")),
+                    data.get("nodes", ""),
+                )
+            )
         )
-    console = Console(highlight=False)
+    console = make_console()
     if not runs:
         if pipeline:
-            console.print(f"no runs of pipeline '{pipeline}' (pipeline-lab runs lists them all)")
+            console.print(
+                f"no runs of pipeline '{pipeline}' (pipeline-lab runs lists them all)",
+                markup=False,
+            )
         else:
             console.print("no runs recorded yet; try: pipeline-lab run NOTEBOOK")
     else:
@@ -54,17 +65,22 @@ def show_run(run_id: str, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(data, indent=2, default=str))
         return 0
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(highlight=False)
+    from pipeline_lab.cli._render import console as make_console
+
+    # Everything from the store is shown as typed (escaped): it may come from anyone.
+    console = make_console()
     console.print(
-        f"run [bold]{data['run_id']}[/] of pipeline [bold]{escape(data['pipeline'])}[/]: "
-        f"{data['status']} ({data.get('source')}, {data.get('executor')})"
+        f"run [bold]{escape(data['run_id'])}[/] of pipeline [bold]{escape(data['pipeline'])}[/]: "
+        f"{escape(data['status'])} ({escape(str(data.get('source')))}, "
+        f"{escape(str(data.get('executor')))})"
     )
     console.print(
-        f"started {data['started_at']}, took {format_duration(data.get('duration_s'))}; "
+        f"started {escape(str(data['started_at']))}, took "
+        f"{format_duration(data.get('duration_s'))}; "
         f"params {escape(json.dumps(data.get('params') or {}, default=str))}"
     )
     if data.get("host"):
@@ -77,12 +93,12 @@ def show_run(run_id: str, *, as_json: bool) -> int:
         table.add_column(column)
     for node in data["nodes"]:
         table.add_row(
-            escape(node["name"]),
-            node["status"],
+            Text(node["name"]),
+            Text(node["status"]),
             f"{node['rows']:,}" if node.get("rows") is not None else "",
             format_duration(node.get("duration_s")),
             str(node.get("attempts") or ""),
-            escape((node.get("error") or "").splitlines()[0] if node.get("error") else ""),
+            Text((node.get("error") or "").splitlines()[0] if node.get("error") else ""),
         )
     console.print(table)
     for node in data["nodes"]:
@@ -98,4 +114,17 @@ def show_run(run_id: str, *, as_json: bool) -> int:
                 f"  {escape(node['name'])} {arrow} {escape(str(use.get('namespace')))} "
                 f"{escape(str(use.get('name')))}"
             )
+    # The whole story of what failed: each error with the user's traceback, as run printed it.
+    if data.get("setup_error"):
+        console.print("[bold red]setup failed[/]")
+        console.print(Text(data["setup_error"].rstrip()))
+    for node in data["nodes"]:
+        if node["status"] == "failed":
+            console.print(f"[bold red]node {escape(node['name'])} failed[/]")
+            console.print(Text((node.get("traceback") or node.get("error") or "").rstrip()))
+    for cell, error in (data.get("report_errors") or {}).items():
+        console.print(f"[yellow]report cell {escape(str(cell))} did not complete[/]")
+        console.print(Text(str(error).rstrip()))
+    for error in data.get("hook_errors") or ():
+        console.print(Text(f"hook error: {error}"))
     return 0 if data["status"] == "succeeded" else 1

@@ -22,7 +22,15 @@ from pipeline_lab.engine._run import default_hooks, run_pipeline
 from pipeline_lab.engine.result import NodeRun, RunResult
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning, RunInterrupted
 from pipeline_lab.events import RunEvent
-from pipeline_lab.graph import Cell, Issue, Node, Pipeline, notebook_parameters, parse_header
+from pipeline_lab.graph import (
+    Cell,
+    Issue,
+    Node,
+    Pipeline,
+    notebook_parameters,
+    parse_header,
+    pipeline_name_problem,
+)
 
 if TYPE_CHECKING:
     from pipeline_lab.connectors import DataSourceConfig
@@ -105,10 +113,9 @@ class InteractiveSession:
 
     def new(self, name: str) -> Pipeline:
         """Start a new, empty pipeline called ``name``."""
-        if not name.isidentifier():
-            raise PipelineDefinitionError(
-                f"'{name}' is not a valid pipeline name", hint="use a Python identifier"
-            )
+        problem = pipeline_name_problem(name)
+        if problem is not None:
+            raise PipelineDefinitionError(problem, hint="e.g. %pipeline new sales_daily")
         self.pipeline = Pipeline(name)
         self.last_runs.clear()
         self.stale.clear()

@@ -23,7 +23,7 @@ from pipeline_lab.graph._patch import (
     patch_notebook,
 )
 from pipeline_lab.graph._pipeline import Cell, Pipeline
-from pipeline_lab.graph._validate import MAX_NAME_LENGTH
+from pipeline_lab.graph._validate import MAX_NAME_LENGTH, pipeline_name_problem
 
 __all__ = [
     "COMPONENT_CATALOGS",
@@ -50,6 +50,7 @@ __all__ = [
     "notebook_parameters",
     "parse_header",
     "patch_notebook",
+    "pipeline_name_problem",
     "read_notebook",
     "write_notebook",
 ]

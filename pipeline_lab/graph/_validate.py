@@ -19,17 +19,37 @@ MAX_NAME_LENGTH = 255
 """The longest pipeline or node name: what the store's name columns hold."""
 
 
+def pipeline_name_problem(name: str) -> str | None:
+    """What is wrong with ``name`` as a pipeline name, or ``None``.
+
+    A pipeline is named after its notebook (``sales-2025``, ``Revenue report``), so more than
+    identifiers are fine; what a record, a file name or a terminal cannot hold is not.
+    """
+    if not name.strip():
+        return "the pipeline's name is empty"
+    if len(name) > MAX_NAME_LENGTH:
+        return (
+            f"the pipeline's name is {len(name)} characters long, more than the "
+            f"{MAX_NAME_LENGTH} a run record keeps ('{name[:40]}...')"
+        )
+    if name != name.strip():
+        return f"the pipeline's name {name!r} starts or ends with spaces"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name) or any(c in name for c in "/\\"):
+        return f"the pipeline's name {name!r} holds a control character or a slash"
+    return None
+
+
 def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Issue]:
     """Find every problem; ``known`` are names defined outside the pipeline (the kernel's)."""
     issues: list[Issue] = []
-    if len(pipeline.name) > MAX_NAME_LENGTH:
+    problem = pipeline_name_problem(pipeline.name)
+    if problem is not None:
         issues.append(
             Issue(
                 "bad-name",
-                f"the pipeline's name is {len(pipeline.name)} characters long, more than the "
-                f"{MAX_NAME_LENGTH} a run record keeps ('{pipeline.name[:40]}...')",
+                problem,
                 None,
-                "give the pipeline (or its notebook file) a shorter name",
+                "rename the pipeline (%pipeline new NAME) or its notebook file",
             )
         )
     for name in pipeline.duplicates:

@@ -8,11 +8,12 @@ the kernel's process.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import linecache
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class Recipe:
     params: Mapping[str, Any]
     """Parameter values after the run's overrides."""
     setup: tuple[Cell, ...]
+    overrides: Mapping[str, Any]
 
 
 class Namespace:
@@ -77,12 +79,14 @@ def headless_namespace(pipeline: Pipeline, overrides: Mapping[str, Any], run_id:
     __tracebackhide__ = True
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     if pipeline.param_code:
-        exec_cell(Cell(pipeline.param_code, index=-1), namespace, "parameters cell")
+        run_parameters(pipeline.param_code, namespace, overrides)
     values = {name: namespace.get(name, default) for name, default in pipeline.params.items()}
     values.update(overrides)
     namespace.update(values)
     namespace["params"] = Params(values)
-    recipe = Recipe(run_id, pipeline.param_code, dict(values), tuple(pipeline.setup))
+    recipe = Recipe(
+        run_id, pipeline.param_code, dict(values), tuple(pipeline.setup), dict(overrides)
+    )
     return Namespace(namespace, values, recipe)
 
 
@@ -93,12 +97,52 @@ def run_setup(pipeline: Pipeline, namespace: Namespace) -> None:
         exec_cell(cell, namespace.values, f"setup cell {cell.number}")
 
 
-def exec_cell(cell: Cell, namespace: dict[str, Any], label: str) -> None:
+def run_parameters(code: str, namespace: dict[str, Any], overrides: Mapping[str, Any]) -> None:
+    """Run the parameters cell with ``overrides`` in place.
+
+    A statement that only assigns overridden names is skipped (the override wins); every other
+    statement runs, so a value derived from an overridden one (``out = f"out/{day}.csv"``)
+    follows it instead of keeping the default's (papermill's trap: it appends the overrides
+    after the cell, too late for what the cell derived).
+    """
+    __tracebackhide__ = True
+    namespace.update(overrides)
+    exec_cell(
+        Cell(code, index=-1),
+        namespace,
+        "parameters cell",
+        skip=lambda stmt: _assigns_only(stmt, overrides),
+    )
+    namespace.update(overrides)  # also over a name assigned with others (``a, b = ...``)
+
+
+def _assigns_only(stmt: ast.stmt, names: Mapping[str, Any]) -> bool:
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    else:
+        return False
+    return all(isinstance(t, ast.Name) and t.id in names for t in targets)
+
+
+def exec_cell(
+    cell: Cell,
+    namespace: dict[str, Any],
+    label: str,
+    *,
+    skip: Callable[[ast.stmt], bool] | None = None,
+) -> None:
     __tracebackhide__ = True
     filename = cell.filename
     linecache.cache[filename] = (len(cell.code), None, cell.code.splitlines(True), filename)
+    code: Any = cell.code
+    if skip is not None:
+        tree = ast.parse(cell.code, filename)
+        tree.body = [stmt for stmt in tree.body if not skip(stmt)]
+        code = tree
     try:
-        exec(compile(cell.code, filename, "exec"), namespace)
+        exec(compile(code, filename, "exec"), namespace)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
@@ -121,7 +165,7 @@ def _rebuilt(recipe: Recipe) -> Namespace:
             return cached
         namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         if recipe.param_code:
-            exec_cell(Cell(recipe.param_code, index=-1), namespace, "parameters cell")
+            run_parameters(recipe.param_code, namespace, recipe.overrides)
         namespace.update(recipe.params)
         namespace["params"] = Params(recipe.params)
         for cell in recipe.setup:

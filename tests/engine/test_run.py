@@ -519,3 +519,31 @@ def test_names_longer_than_a_record_keeps_are_refused_before_running() -> None:
         pipeline.run(hooks=[])
     assert "300 characters long" in str(info.value)
     assert "the pipeline's name is 256 characters long" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param({}, ("2025-01-01", "output/2025-01-01.csv"), id="defaults"),
+        pytest.param(
+            {"run_date": "2025-06-30"}, ("2025-06-30", "output/2025-06-30.csv"), id="derived-follows"
+        ),
+        pytest.param(
+            {"run_date": "2025-06-30", "out_path": "elsewhere.csv"},
+            ("2025-06-30", "elsewhere.csv"),
+            id="override-of-derived-wins",
+        ),
+    ],
+)
+def test_values_derived_in_the_parameters_cell_follow_the_overrides(
+    overrides: dict[str, str], expected: tuple[str, str]
+) -> None:
+    """papermill's trap: -p run_date=... left out_path at the default date's file."""
+    code = 'run_date = "2025-01-01"\nout_path = f"output/{run_date}.csv"'
+    pipeline = Pipeline("derived", params={"run_date": "2025-01-01", "out_path": None}, param_code=code)
+    pipeline.add(Node("target", code="(params.run_date, params.out_path)"))
+    pipeline.add(Node("bare", code="out_path"))
+    result = pipeline.run(params=overrides, hooks=[])
+    assert result.outputs["target"] == expected
+    assert result.outputs["bare"] == expected[1]
+    assert result.params["out_path"] == expected[1]

@@ -129,6 +129,8 @@ class NodeOutcome(NamedTuple):
     datasets: tuple[Any, ...] = ()
     """The datasets the node read and wrote (``DatasetUse``), as its connectors reported."""
     output: Any = None
+    """The node's value; for a node a gate failed, the value it refused (nothing downstream
+    gets it, and it is not among the run's outputs)."""
     display: Any = None
     """What the cell shows (its last expression), which may differ from ``output``."""
     exception: BaseException | None = None

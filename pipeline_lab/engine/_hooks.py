@@ -98,14 +98,14 @@ class Hooks:
                 error = verdict.error
         if error is None:
             return outcome._replace(checks=(*outcome.checks, *checks)) if checks else outcome
+        # The refused output stays on the outcome (never handed downstream): in a kernel it
+        # is bound all the same, so the user can look at the rows that failed.
         return outcome._replace(
             status=NodeStatus.FAILED,
             checks=(*outcome.checks, *checks),
             error=summary(error),
             traceback=None,
             exception=error,
-            output=None,
-            display=None,
         )
 
     def _report(self, hook: Any, event: str, exc: BaseException) -> None:

@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.engine._run import default_hooks, run_pipeline
 from pipeline_lab.engine.result import NodeRun, RunResult
-from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning, RunInterrupted
+from pipeline_lab.errors import (
+    GATE_ERRORS,
+    PipelineDefinitionError,
+    PipelineLabWarning,
+    RunInterrupted,
+)
 from pipeline_lab.events import RunEvent
 from pipeline_lab.graph import (
     Cell,
@@ -143,12 +148,20 @@ class InteractiveSession:
         self._sync_notebook_params(candidate)
         # A --no-run cell may name nodes defined further down; running it would need them.
         tolerated = {"missing-input"} if not header.run else set()
+        known = self.namespace.keys()
+        before = {(i.code, i.node, i.message) for i in self.pipeline.validate(known=known)}
+        # Refused: the cell's own problems, and any it causes elsewhere (a parameter it
+        # declares that clashes with a node): the pipeline must stay as it was.
         errors = [
             i
-            for i in candidate.validate(known=self.namespace.keys())
+            for i in candidate.validate(known=known)
             if i.severity == "error"
             and i.code not in tolerated
-            and (i.node == node.name or i.code == "cycle")
+            and (
+                i.node == node.name
+                or i.code == "cycle"
+                or (i.code, i.node, i.message) not in before
+            )
         ]
         if errors:
             lines = "\n".join(f"  - {self._kernel_hint(issue)}" for issue in errors)
@@ -203,6 +216,9 @@ class InteractiveSession:
         """Bind what a run produced and remember how each node went (even when it stopped)."""
         for name, value in result.outputs.items():
             self.namespace[name] = value
+        for name, run in result.node_runs.items():
+            if isinstance(run.exception, GATE_ERRORS) and run.output is not None:
+                self.namespace[name] = run.output  # failed a check: there to inspect and fix
         self.last_runs.update(result.node_runs)
         ran = {n for n, r in result.node_runs.items() if r.status.ok}
         self.stale -= ran
@@ -323,7 +339,12 @@ class InteractiveSession:
         except PipelineDefinitionError:
             return
         for name in attributes:
-            if name in self.namespace and name not in pipeline.params:
+            # A node's output is a kernel variable too, but it is not a parameter.
+            if (
+                name in self.namespace
+                and name not in pipeline.params
+                and name not in pipeline.nodes
+            ):
                 pipeline.params[name] = self.namespace[name]
 
     def _sync_notebook_params(self, pipeline: Pipeline) -> None:

@@ -21,7 +21,7 @@ from pipeline_lab.engine import (
     run_summary,
     user_frames,
 )
-from pipeline_lab.errors import NodeExecutionError, PipelineLabError
+from pipeline_lab.errors import GATE_ERRORS, NodeExecutionError, PipelineLabError
 from pipeline_lab.graph import HEADER_USAGE as CELL_USAGE
 from pipeline_lab.magics._display import ComponentTable, NodeTable, SourceTable
 
@@ -174,6 +174,12 @@ class PipelineMagics(Magics):
             raise PipelineLabError(
                 f"node '{name}' did not run: {reason}",
                 hint="fix the upstream node and re-run its cell",
+            )
+        if isinstance(exc, GATE_ERRORS) and node_run.output is not None:
+            print(
+                f"the output that failed is bound as {name}: inspect it to fix the node or "
+                "the data (nodes downstream did not run)",
+                file=sys.stderr,
             )
         if isinstance(exc, PipelineLabError):
             raise exc

@@ -202,7 +202,8 @@ def test_gate_fails_its_node_and_observers_see_the_final_status() -> None:
     assert a.status is NodeStatus.FAILED
     assert a.error == "QualityGateError: the data is bad"
     assert isinstance(a.exception, QualityGateError)
-    assert a.output is None and a.checks[0].rule == "not bad" and not a.checks[0].passed
+    assert a.output == "bad data"  # the refused value, for a kernel to show: never downstream
+    assert a.checks[0].rule == "not bad" and not a.checks[0].passed
     assert result.node_runs["b"].status is NodeStatus.SKIPPED
     assert result.outputs == {"c": "good"}
     assert ("node_end", "a", "failed") in recorder.events

@@ -526,7 +526,9 @@ def test_names_longer_than_a_record_keeps_are_refused_before_running() -> None:
     [
         pytest.param({}, ("2025-01-01", "output/2025-01-01.csv"), id="defaults"),
         pytest.param(
-            {"run_date": "2025-06-30"}, ("2025-06-30", "output/2025-06-30.csv"), id="derived-follows"
+            {"run_date": "2025-06-30"},
+            ("2025-06-30", "output/2025-06-30.csv"),
+            id="derived-follows",
         ),
         pytest.param(
             {"run_date": "2025-06-30", "out_path": "elsewhere.csv"},
@@ -540,7 +542,9 @@ def test_values_derived_in_the_parameters_cell_follow_the_overrides(
 ) -> None:
     """papermill's trap: -p run_date=... left out_path at the default date's file."""
     code = 'run_date = "2025-01-01"\nout_path = f"output/{run_date}.csv"'
-    pipeline = Pipeline("derived", params={"run_date": "2025-01-01", "out_path": None}, param_code=code)
+    pipeline = Pipeline(
+        "derived", params={"run_date": "2025-01-01", "out_path": None}, param_code=code
+    )
     pipeline.add(Node("target", code="(params.run_date, params.out_path)"))
     pipeline.add(Node("bare", code="out_path"))
     result = pipeline.run(params=overrides, hooks=[])

@@ -370,3 +370,27 @@ def test_a_kernel_interrupt_inside_a_node_is_recorded_as_interrupted(shell, monk
     assert (run.status, run.reason) == ("interrupted", "interrupt")
     detail = RunRepository().get_run(run.run_id)
     assert detail.node("stuck").status == "failed"
+
+
+def test_a_rejected_cell_leaves_the_pipeline_as_it_was(shell):
+    """A cell that would clash with another node is refused whole; later cells still work."""
+    shell.run_cell("%%pipeline min_amount\n5")  # a node, whose output is a kernel variable
+    before = dict(session_of(shell).pipeline.nodes)
+    result = shell.run_cell("%%pipeline d\nparams.min_amount")
+    assert not result.success
+    assert "params.min_amount" in str(result.error_in_exec)
+    assert dict(session_of(shell).pipeline.nodes) == before
+    assert session_of(shell).pipeline.params == {}
+    later = shell.run_cell("%%pipeline e\nmin_amount + 1")
+    assert later.success and later.result == 6
+
+
+def test_after_a_failed_check_the_output_is_there_to_inspect(shell, capsys):
+    shell.run_cell("import polars as pl")
+    result = shell.run_cell(
+        "%%pipeline orders --check 'amount > 0'\npl.DataFrame({'amount': [5, -1, 7]})"
+    )
+    assert not result.success and "failed for 1 of 3 rows" in str(result.error_in_exec)
+    assert shell.user_ns["orders"]["amount"].to_list() == [5, -1, 7]
+    assert "the output that failed is bound as orders" in capsys.readouterr().err
+    assert session_of(shell).last_runs["orders"].status.value == "failed"

@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("run_id", nargs="?", help="run id (or a unique prefix) for 'show'")
     runs.add_argument("--pipeline", help="only runs of this pipeline")
     runs.add_argument("--limit", type=_positive, default=20, help="at most N runs (default 20)")
+    runs.add_argument(
+        "--all",
+        action="store_true",
+        help="also the runs of single %%%%pipeline cells in a kernel (hidden by default)",
+    )
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(handler="runs")
 
@@ -204,7 +209,9 @@ def runs_command(args: argparse.Namespace) -> int:
         if not args.run_id:
             raise PipelineDefinitionError("runs show needs a RUN_ID", hint="see pipeline-lab runs")
         return show_run(args.run_id, as_json=args.json)
-    return list_runs(pipeline=args.pipeline, limit=args.limit, as_json=args.json)
+    return list_runs(
+        pipeline=args.pipeline, limit=args.limit, as_json=args.json, everything=args.all
+    )
 
 
 def parse_pairs(pairs: list[str], *, what: str, example: str) -> dict[str, str]:

@@ -6,13 +6,17 @@ import json
 
 from pipeline_lab.engine import format_duration
 
+CELL_SOURCES = ("cell",)
+"""Runs of one ``%%pipeline`` cell in a kernel: many, small; listed only with ``--all``."""
 
-def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:
+
+def list_runs(*, pipeline: str | None, limit: int, as_json: bool, everything: bool = False) -> int:
     from pipeline_lab.store import RunRepository
 
     repository = RunRepository()
     repository.reap_abandoned()  # a run whose process died shows as abandoned, not running
-    runs = repository.list_runs(pipeline=pipeline, limit=limit)
+    hidden = () if everything else CELL_SOURCES
+    runs = repository.list_runs(pipeline=pipeline, limit=limit, hide_sources=hidden)
     if as_json:
         print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
         return 0
@@ -42,6 +46,7 @@ def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:
             )
         )
     console = make_console()
+    cells = repository.count_runs(sources=CELL_SOURCES, pipeline=pipeline) if hidden else 0
     if not runs:
         if pipeline:
             console.print(
@@ -52,6 +57,10 @@ def list_runs(*, pipeline: str | None, limit: int, as_json: bool) -> int:
             console.print("no runs recorded yet; try: pipeline-lab run NOTEBOOK")
     else:
         console.print(table)
+    if cells:
+        console.print(
+            f"[dim]{cells} run(s) of single notebook cells not listed (pipeline-lab runs --all)[/]"
+        )
     return 0
 
 

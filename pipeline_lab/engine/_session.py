@@ -13,7 +13,7 @@ import inspect
 import logging
 import os
 import warnings
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,19 +69,27 @@ class PipelineReset:
 SessionEvent = NodeDefined | NodeRemoved | PipelineReset | RunEvent
 
 
-def kernel_notebook() -> Path | None:
-    """The notebook this kernel runs, when jupyter_server says (``JPY_SESSION_NAME``)."""
-    session = os.environ.get("JPY_SESSION_NAME")
-    if not session:
-        return None
-    path = Path(session)
-    # The kernel runs in the notebook's folder; the session path may be relative to the server.
-    return path if path.is_absolute() else Path.cwd() / path.name
+NOTEBOOK_ENV = "PIPELINE_LAB_NOTEBOOK"
+"""Set by whoever starts a kernel on a notebook it knows (papermill runs of Pipeline Lab)."""
+DEFAULT_NAME = "notebook"
 
 
-def _default_name() -> str:
-    notebook = kernel_notebook()
-    return notebook.stem if notebook is not None else "notebook"
+def kernel_notebook(namespace: Mapping[str, Any] | None = None) -> Path | None:
+    """The notebook this kernel runs, when something says: jupyter_server
+    (``JPY_SESSION_NAME``, or ipykernel's ``__session__``), VS Code (``__vsc_ipynb_file__``)
+    or ``PIPELINE_LAB_NOTEBOOK``; ``None`` under a plain papermill, nbclient or IPython."""
+    namespace = namespace or {}
+    for found in (
+        os.environ.get("JPY_SESSION_NAME"),
+        namespace.get("__session__"),
+        namespace.get("__vsc_ipynb_file__"),
+        os.environ.get(NOTEBOOK_ENV),
+    ):
+        if isinstance(found, str) and found.strip():
+            path = Path(found)
+            # The kernel runs in the notebook's folder; the path may be relative to the server.
+            return path if path.is_absolute() else Path.cwd() / path.name
+    return None
 
 
 @dataclass
@@ -89,7 +97,7 @@ class InteractiveSession:
     """The kernel's pipeline: nodes defined by ``%%pipeline`` cells, values in ``namespace``."""
 
     namespace: MutableMapping[str, Any]
-    pipeline: Pipeline = field(default_factory=lambda: Pipeline(_default_name()))
+    pipeline: Pipeline = field(default_factory=lambda: Pipeline(DEFAULT_NAME))
     last_runs: dict[str, NodeRun] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
     """Nodes whose last value predates a re-run of something upstream of them."""
@@ -98,6 +106,17 @@ class InteractiveSession:
     hooks: Iterable[Any] | None = None
     executor: str = "threads"
     _observers: list[Callable[[SessionEvent], None]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        notebook = kernel_notebook(self.namespace)
+        if notebook is not None and self.pipeline.name == DEFAULT_NAME and not self.pipeline.nodes:
+            self.pipeline.name = notebook.stem
+
+    @property
+    def unnamed(self) -> bool:
+        """The pipeline is still called ``notebook``: this kernel did not say which notebook
+        it runs (papermill, nbclient, plain IPython), and nobody named it."""
+        return self.pipeline.name == DEFAULT_NAME
 
     def observe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with every session and run event; returns the unsubscribe."""
@@ -170,7 +189,7 @@ class InteractiveSession:
         self._emit(NodeDefined(candidate, node, previous))
         if not header.run:
             return node, None
-        return node, self.run(only=[node.name], reuse=True)
+        return node, self.run(only=[node.name], reuse=True, cell=True)
 
     def run(
         self,
@@ -178,11 +197,14 @@ class InteractiveSession:
         from_: str | None = None,
         *,
         reuse: bool | None = None,
+        cell: bool = False,
     ) -> RunResult:
         """Run nodes with the kernel's globals; bind each output in the namespace.
 
         With ``reuse`` (default: when ``only``/``from_`` narrow the run), upstream nodes that
-        already have a value in the namespace are not re-run.
+        already have a value in the namespace are not re-run. ``cell``: the run of one
+        ``%%pipeline`` cell, recorded with source ``cell`` (``pipeline-lab runs`` lists those
+        only with ``--all``, so they do not bury the pipeline's runs).
         """
         if reuse is None:
             reuse = bool(only or from_)
@@ -203,7 +225,7 @@ class InteractiveSession:
                 hooks=hooks,
                 values=values,
                 globals_=self._globals(),
-                source="kernel",
+                source="cell" if cell else "kernel",
                 materialize=True,  # every output becomes a kernel variable: a value, not a plan
             )
         except RunInterrupted as stopped:
@@ -228,7 +250,7 @@ class InteractiveSession:
     def _kernel_hint(self, issue: Issue) -> Issue:
         """A name the saved notebook defines as a node just has not run yet: say so."""
         missing = issue.subject if issue.code == "missing-input" else None
-        notebook = kernel_notebook()
+        notebook = kernel_notebook(self.namespace)
         if missing is None or notebook is None or not notebook.is_file():
             return issue
         try:
@@ -251,7 +273,7 @@ class InteractiveSession:
         Cells come from the saved notebook when the kernel knows it, else from the kernel's
         ``history`` of executed cells (ordinary cells only; magics are left out).
         """
-        notebook = kernel_notebook()
+        notebook = kernel_notebook(self.namespace)
         pipeline: Pipeline | None = None
         notice = None
         if notebook is not None and notebook.is_file():
@@ -349,7 +371,7 @@ class InteractiveSession:
 
     def _sync_notebook_params(self, pipeline: Pipeline) -> None:
         """Declare the saved notebook's ``parameters`` cell names, so bare names count as parameters."""
-        notebook = kernel_notebook()
+        notebook = kernel_notebook(self.namespace)
         if notebook is None or not notebook.is_file():
             return
         try:

@@ -132,6 +132,7 @@ class PipelineMagics(Magics):
         super().__init__(shell)
         self.session = InteractiveSession(shell.user_ns)
         self._cell_id: str | None = None
+        self._said_unnamed = False
         shell.events.register("pre_run_cell", self._remember_cell)
 
     def _remember_cell(self, info: Any) -> None:
@@ -151,6 +152,14 @@ class PipelineMagics(Magics):
             args = _PARSER.parse_args(shlex.split(line) or ["help"])
             return VERBS[args.verb](self, args)
         node, result = self.session.define(line, cell, cell_id=self._cell_id)
+        if self.session.unnamed and not self._said_unnamed:
+            self._said_unnamed = True
+            print(
+                "note: this kernel does not say which notebook it runs (papermill, nbclient or "
+                "plain IPython), so its pipeline is named 'notebook'; name it with "
+                "%pipeline new NAME, or set PIPELINE_LAB_NOTEBOOK",
+                file=sys.stderr,
+            )
         if result is None:
             print(f"registered node '{node.name}' (not run: --no-run)")
             return None

@@ -145,8 +145,15 @@ class RunRepository(Repository):
     >>> runs.get_run(latest.run_id[:6]).nodes
     """
 
-    def list_runs(self, pipeline: str | None = None, limit: int = 20) -> list[RunSummary]:
-        """The ``limit`` most recent runs, newest first, of ``pipeline`` or of every pipeline."""
+    def list_runs(
+        self,
+        pipeline: str | None = None,
+        limit: int = 20,
+        *,
+        hide_sources: tuple[str, ...] = (),
+    ) -> list[RunSummary]:
+        """The ``limit`` most recent runs, newest first, of ``pipeline`` or of every pipeline;
+        runs started from a source in ``hide_sources`` (``cell``: one notebook cell) left out."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         nodes = (
@@ -160,11 +167,21 @@ class RunRepository(Repository):
         )
         if pipeline is not None:
             query = query.where(RunRecord.pipeline == pipeline)
+        if hide_sources:
+            query = query.where(RunRecord.source.not_in(hide_sources))
         with self.store.session(write=False) as session:
             return [
                 RunSummary(**{name: getattr(run, name) for name in _RUN_FIELDS}, nodes=count)
                 for run, count in session.execute(query.limit(limit))
             ]
+
+    def count_runs(self, *, sources: tuple[str, ...], pipeline: str | None = None) -> int:
+        """How many runs came from ``sources`` (of ``pipeline``, or of every pipeline)."""
+        query = select(func.count()).select_from(RunRecord).where(RunRecord.source.in_(sources))
+        if pipeline is not None:
+            query = query.where(RunRecord.pipeline == pipeline)
+        with self.store.session(write=False) as session:
+            return int(session.scalar(query) or 0)
 
     def get_run(self, run_id: str) -> RunDetail:
         """The run whose id is ``run_id`` or starts with it (like a git commit hash)."""

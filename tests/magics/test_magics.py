@@ -248,7 +248,7 @@ def test_interactive_runs_are_recorded_and_save_versions_the_pipeline(shell, mon
     run("%%pipeline radius\n2.0")
     run("%%pipeline area\nmath.pi * radius ** 2")
     runs = RunRepository().list_runs(pipeline="kernel_flow")
-    assert len(runs) == 2 and {r.source for r in runs} == {"kernel"}
+    assert len(runs) == 2 and {r.source for r in runs} == {"cell"}
     detail = RunRepository().get_run(runs[0].run_id)
     assert [n.name for n in detail.nodes] == ["area"] and detail.status == "succeeded"
 
@@ -394,3 +394,59 @@ def test_after_a_failed_check_the_output_is_there_to_inspect(shell, capsys):
     assert shell.user_ns["orders"]["amount"].to_list() == [5, -1, 7]
     assert "the output that failed is bound as orders" in capsys.readouterr().err
     assert session_of(shell).last_runs["orders"].status.value == "failed"
+
+
+def test_a_kernel_that_does_not_know_its_notebook_says_so_once(shell, capsys):
+    shell.run_cell("%%pipeline a\n1")
+    shell.run_cell("%%pipeline b\n2")
+    err = capsys.readouterr().err
+    assert err.count("its pipeline is named 'notebook'") == 1
+    assert "%pipeline new NAME" in err
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        pytest.param("env", "reports/daily sales.ipynb", id="pipeline-lab-notebook"),
+        pytest.param("__session__", "/work/revenue.ipynb", id="ipykernel-session"),
+        pytest.param("__vsc_ipynb_file__", "/work/revenue.ipynb", id="vs-code"),
+    ],
+)
+def test_the_pipeline_is_named_after_the_notebook_when_the_kernel_knows_it(
+    where: str, value: str, monkeypatch
+):
+    from pipeline_lab.engine import InteractiveSession
+
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    namespace: dict[str, object] = {}
+    if where == "env":
+        monkeypatch.setenv("PIPELINE_LAB_NOTEBOOK", value)
+    else:
+        namespace[where] = value
+    assert InteractiveSession(namespace).pipeline.name == value.rsplit("/", 1)[1][: -len(".ipynb")]
+
+
+def test_cell_runs_are_recorded_apart_and_hidden_from_runs_by_default(shell, monkeypatch):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    monkeypatch.setenv("PIPELINE_LAB_STORE", "on")
+    shell.run_cell("%pipeline new sales")
+    for _ in range(3):
+        shell.run_cell("%%pipeline a\n1")
+    shell.run_cell("%pipeline run")
+    from pipeline_lab.store import close_stores
+
+    close_stores()
+    bin_ = Path(sys.executable).parent / "pipeline-lab"
+
+    def runs(*args: str) -> list[dict[str, object]]:
+        done = subprocess.run([str(bin_), "runs", "--json", *args], capture_output=True, text=True)
+        return json.loads(done.stdout)
+
+    assert [r["source"] for r in runs()] == ["kernel"]
+    assert sorted(r["source"] for r in runs("--all")) == ["cell", "cell", "cell", "kernel"]
+    listed = subprocess.run([str(bin_), "runs"], capture_output=True, text=True).stdout
+    assert "3 run(s) of single notebook cells not listed" in listed

@@ -11,11 +11,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LAB_ARGS ?=
-
-# Jupyter refuses to start as root unless told to (CI and containers run as root).
-ifeq ($(shell id -u),0)
-LAB_ARGS += --allow-root
-endif
+# Jupyter refuses to start as root unless told to (CI and containers run as root). Kept apart
+# from LAB_ARGS, so `make lab LAB_ARGS=...` (which replaces LAB_ARGS) keeps it.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -23,18 +21,20 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help install demo test lint lab bench clean distclean
 
 help:
-	@echo "make demo       run the example pipeline (creates $(VENV) on first use)"
-	@echo "make test       lint-imports + ruff + pytest"
-	@echo "make lab        JupyterLab on example_notebooks/"
-	@echo "make bench      run bench/*.py"
-	@echo "make lint       lint-imports + ruff only"
-	@echo "make clean      remove caches and example output; distclean also removes $(VENV)"
+	@echo "make demo       run the example pipeline (creates $(VENV) and installs on first use)"
+	@echo "make test       lint-imports + ruff + mypy, then the whole test suite"
+	@echo "make lab        JupyterLab on example_notebooks/ (extra options: LAB_ARGS=...)"
+	@echo "make bench      run every benchmark in bench/"
+	@echo "make lint       lint-imports + ruff + mypy only"
+	@echo "make clean      remove caches and example output"
+	@echo "make distclean  clean, and remove $(VENV)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the dependencies may have changed.
 $(STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing Pipeline Lab and its dependencies into $(VENV) (first run, or pyproject.toml changed; 1-2 minutes)"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
@@ -52,7 +52,7 @@ test: lint
 	$(BIN)/pytest
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=example_notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=example_notebooks $(ROOT_ARGS) $(LAB_ARGS)
 
 bench: $(STAMP)
 	@set -e; found=0; \

@@ -115,6 +115,9 @@ def test_runs_headless_and_writes_the_revenue(
     assert result.setup_error is None
     assert result.report_errors == {}
 
+    # Written through pipeline_lab.write: atomic, and recorded as the node's output dataset.
+    outputs = [u for u in result.node_runs["write_revenue"].datasets if u.direction == "output"]
+    assert [(u.dataset.namespace, u.dataset.name) for u in outputs] == [("file", str(target))]
     written = pl.read_parquet(target)
     assert written.columns == REVENUE_COLUMNS
     assert written.height == len(REGIONS) * 12  # every region sells every month of 2025

@@ -34,7 +34,7 @@ _MAGIC_LINE = re.compile(r"^(\s*)(%|!)")
 
 
 def read_notebook(path: str | Path) -> Pipeline:
-    """Build the pipeline a notebook defines (see DESIGN.md §2 for the cell roles)."""
+    """Build the pipeline a notebook defines (cell roles: README, "The notebook is the pipeline")."""
     path = Path(path)
     cells = _load_cells(path)
     pipeline = Pipeline(path.stem)

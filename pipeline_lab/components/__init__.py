@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ComponentParams,
         NodeInput,
     )
+    from pipeline_lab.components._code import code_with_parameters
     from pipeline_lab.components._expressions import (
         parameter_references,
         require_columns,
@@ -39,6 +40,7 @@ _LAZY = {
     "ComponentError": "_base",
     "ComponentParams": "_base",
     "NodeInput": "_base",
+    "code_with_parameters": "_code",
     "parameter_references": "_expressions",
     "require_columns": "_expressions",
     "sql_expr": "_expressions",
@@ -186,6 +188,7 @@ __all__ = [
     "ComponentError",
     "ComponentParams",
     "NodeInput",
+    "code_with_parameters",
     "component",
     "component_issues",
     "component_names",

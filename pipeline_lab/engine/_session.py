@@ -310,7 +310,12 @@ class InteractiveSession:
         """The code of node ``name``: its cell, or the polars code its component stands for."""
         node = self.pipeline.get(name)
         if node.component is not None:
-            return node.instance.to_code()
+            from pipeline_lab.components import code_with_parameters
+
+            params = {p: self.namespace.get(p, d) for p, d in self.pipeline.params.items()}
+            return code_with_parameters(
+                node.instance.to_code(), params, component=node.component, node=name
+            )
         if node.func is not None:
             return inspect.getsource(node.func)
         return node.code or ""

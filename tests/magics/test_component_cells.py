@@ -101,3 +101,24 @@ def test_colon_parameters_take_the_kernels_values(shell):
     assert result.success, result.error_in_exec
     assert shell.user_ns["big"]["amount"].to_list() == [30, 40]
     assert session_of(shell).pipeline.parameters_of("big") == ("min_amount",)
+
+
+def test_code_of_a_component_using_parameters_can_be_pasted(shell, capsys):
+    """``:min_amount`` is printed as the parameter's value, so the code runs as printed."""
+    _orders(shell)
+    shell.run_cell('min_amount = 10\nlabel = "it\'s paid"')
+    shell.run_cell(
+        "%%pipeline big --component filter\ninput: orders\n"
+        "condition: \"amount > :min_amount AND status = 'paid'\""
+    )
+    shell.run_cell('%%pipeline tagged --component derive\ninput: big\ncolumns:\n  note: ":label"')
+    for node in ("big", "tagged"):
+        capsys.readouterr()
+        assert shell.run_cell(f"%pipeline code {node}").success
+        code = capsys.readouterr().out
+        assert ":min_amount" not in code and ":label" not in code
+        scope = {"pl": pl, "orders": shell.user_ns["orders"], "big": shell.user_ns["big"]}
+        pasted = eval(code, scope)  # what a user pastes in a cell: the component's own code
+        if isinstance(pasted, pl.LazyFrame):
+            pasted = pasted.collect()
+        assert pasted.equals(shell.user_ns[node])

@@ -263,13 +263,46 @@ def _describe(exc: ValidationError, component: Component) -> str:
         if kind == "missing":
             problems.append(f"parameter '{where}' is required")
         elif kind == "extra_forbidden":
-            known = ", ".join(type(component).Params.model_fields)
-            problems.append(f"unknown parameter '{where}' (known: {known})")
+            fields = list(type(component).Params.model_fields)
+            meant = _meant(str(error["loc"][-1]), fields)
+            also = f"; did you mean '{meant}'?" if meant else ""
+            problems.append(f"unknown parameter '{where}' (known: {', '.join(fields)}{also})")
         else:
             problems.append(
                 f"parameter '{where}': {error['msg']} ({_shown(where, error.get('input'))})"
             )
     return f"component '{component.name}': " + "; ".join(problems)
+
+
+# What people write from other tools, and what it is called here.
+_SYNONYMS = {
+    "group_by": "by",
+    "groupby": "by",
+    "partition_by": "by",
+    "agg": "aggs",
+    "aggregations": "aggs",
+    "aggregate": "aggs",
+    "where": "condition",
+    "filter": "condition",
+    "predicate": "condition",
+    "cols": "columns",
+    "fields": "columns",
+    "sql": "query",
+    "table_name": "table",
+    "file": "path",
+    "filename": "path",
+}
+
+
+def _meant(unknown: str, fields: list[str]) -> str | None:
+    """The parameter ``unknown`` (another tool's name, or a typo) most likely stands for."""
+    from pipeline_lab.suggest import did_you_mean
+
+    synonym = _SYNONYMS.get(unknown.lower())
+    if synonym in fields:
+        return synonym
+    close = did_you_mean(unknown, fields)
+    return close.split("'")[1] if close else None
 
 
 def _shown(where: str, value: Any) -> str:

@@ -426,8 +426,9 @@ def test_union_lineage() -> None:
         pytest.param(
             "aggregate",
             {"input": "s", "aggs": {"t": "sum(x)"}, "group_by": "x"},
-            "unknown parameter 'group_by' (known: input, by, aggs, maintain_order)",
-            id="agg-unknown-parameter",
+            "unknown parameter 'group_by' (known: input, by, aggs, maintain_order; "
+            "did you mean 'by'?)",
+            id="agg-other-tools-group-by",
         ),
         pytest.param(
             "aggregate",

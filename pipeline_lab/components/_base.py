@@ -188,10 +188,15 @@ class Component(ABC, Generic[P]):
         except PipelineLabError:
             raise
         except Exception as exc:
-            raise ComponentError(
-                f"{self.name} failed: {type(exc).__name__}: {exc}", node=self.node
-            ) from exc
+            raise self.failure(exc) from exc
         return with_schema(plan, schema)
+
+    def failure(self, exc: Exception) -> ComponentError:
+        """``exc``, raised building or collecting this component's plan, as our error: the
+        component and node named, polars' words kept, the usual fix as hint."""
+        return ComponentError(
+            f"{self.name} failed: {type(exc).__name__}: {exc}", node=self.node, hint=_fix_for(exc)
+        )
 
     def output_schema(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> pl.Schema | None:
         """The output plan's schema over inputs of these schemas; ``None`` if it depends on
@@ -272,6 +277,19 @@ def _describe(exc: ValidationError, component: Component) -> str:
                 f"parameter '{where}': {error['msg']} ({_shown(where, error.get('input'))})"
             )
     return f"component '{component.name}': " + "; ".join(problems)
+
+
+def _fix_for(exc: Exception) -> str | None:
+    """The usual fix for a polars error a component's parameters caused, if there is one."""
+    text = str(exc)
+    if "dtype `str`" in text and ("date" in text or "temporal" in text):
+        # A date function on text: CSV dates arrive as text unless they are parsed.
+        return (
+            "the column holds text, not dates: parse it when reading (pipeline_lab.read(path, "
+            "try_parse_dates=True), or try_parse_dates: true in read_csv), or convert it first "
+            "with a cast or schema component (column: date)"
+        )
+    return None
 
 
 # What people write from other tools, and what it is called here.

@@ -106,6 +106,8 @@ def run_component(
             node=node.name,
             hint=exc.hint,
         ) from exc
+    except Exception as exc:  # polars refused the plan: name the component, keep its words
+        raise component.failure(exc) from exc
     return component.finish(frame)
 
 

@@ -552,3 +552,32 @@ def test_derive_with_an_expression_that_needs_column_types() -> None:
     bad = get_component("derive")({"input": "src", "columns": {"m": "date_trunc('month', tz)"}})
     with pytest.raises(ComponentError, match="does not fit the input"):
         bad.build({"src": frame})
+
+
+def test_a_date_function_on_csv_text_says_to_parse_the_dates(tmp_path) -> None:
+    """The README's derive example on a CSV read with pipeline_lab.read: the error says how to
+    parse the dates, and parsing them makes it work."""
+    from pipeline_lab import Node, NodeStatus, Pipeline
+    from pipeline_lab.graph import Cell
+
+    (tmp_path / "orders.csv").write_text("order_date,amount\n2025-01-15,10\n2025-02-03,20\n")
+    for options, expected in (
+        ("", NodeStatus.FAILED),
+        (", try_parse_dates=True", NodeStatus.SUCCEEDED),
+    ):
+        pipeline = Pipeline("dates", setup=[Cell("import pipeline_lab")])
+        pipeline.add(
+            Node("orders", code=f"pipeline_lab.read({str(tmp_path / 'orders.csv')!r}{options})")
+        )
+        pipeline.add(
+            Node(
+                "monthly",
+                component="derive",
+                params={"input": "orders", "columns": {"month": "date_trunc('month', order_date)"}},
+            )
+        )
+        run = pipeline.run(hooks=[]).node_runs["monthly"]
+        assert run.status is expected, run.error
+        if expected is NodeStatus.FAILED:
+            assert "derive failed" in (run.error or "")
+            assert "try_parse_dates=True" in (run.error or "")

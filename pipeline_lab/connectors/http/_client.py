@@ -4,8 +4,8 @@ Requests that may succeed later (429, 5xx other than 501/505, timeouts, refused 
 connections) are retried with full-jitter backoff, or after the ``Retry-After`` the server
 asks for; when retries run out the error is a :class:`TransientConnectorError`, so the
 node's own retries may try again. Everything else fails at once with the status, the
-method and the URL (rendered without its secret query parameter) and the first bytes of
-the body, scrubbed of resolved secrets.
+method and the URL (rendered without its secret query parameter) and the first characters
+of the body, taken once the whole body is scrubbed (a secret cut in two would escape the mask).
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class HttpSession:
         *,
         base_url: str,
         source: str,
-        scrub: Callable[[str], str],
+        scrub: Callable[..., str],
         version: str = "0",
     ) -> None:
         self.options = options
@@ -159,9 +159,8 @@ class HttpSession:
         return kind(self.scrub(message), dataset=self.source, hint=hint)
 
     def snippet(self, response: httpx.Response) -> str:
-        text = response.content[:_SNIPPET].decode("utf-8", errors="replace")
-        text = " ".join(text.split())
-        return text + ("..." if len(response.content) > _SNIPPET else "")
+        """The body's first characters, once every secret in the whole body is masked."""
+        return self.scrub(response.content.decode("utf-8", errors="replace"), limit=_SNIPPET)
 
     # -- sending ---------------------------------------------------------------------------------
     def fetch(self, request: Request, *, retries: int | None = None) -> httpx.Response:

@@ -20,15 +20,6 @@ from pipeline_lab.errors import ConnectorError
 FAST = {"retries": 0}
 
 
-@pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch, http_app: ModuleType) -> ModuleType:
-    monkeypatch.setenv("TEST_TOKEN", http_app.BEARER_TOKEN)
-    monkeypatch.setenv("TEST_PASSWORD", http_app.BASIC_PASSWORD)
-    monkeypatch.setenv("TEST_API_KEY", http_app.API_KEY)
-    monkeypatch.setenv("TEST_CLIENT_SECRET", http_app.CLIENT_SECRET)
-    return http_app
-
-
 def leaked(secret: str, text: str, shortest: int = 5) -> list[str]:
     """Every piece of ``secret`` at least ``shortest`` characters long that ``text`` shows."""
     return [

@@ -4,6 +4,7 @@ credentials among options; personal data in rows."""
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 
@@ -144,6 +145,22 @@ def test_scrub_masks_the_forms_a_secret_travels_in(
     shown = scrub(text, secrets, limit=limit)
     assert hidden not in shown
     assert MASK in shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("a." * 50_000 + " http://x", id="dotted-words-and-a-url"),
+        pytest.param("x-" * 50_000 + "://", id="a-long-scheme"),
+        pytest.param("a" * 100_000 + " b@", id="a-long-word-and-an-at"),
+    ],
+)
+def test_scrub_is_linear_on_long_text(text: str) -> None:
+    """Whole bodies and driver errors are scrubbed: no search may take quadratic time."""
+    started = time.perf_counter()
+    scrub(text, ["hunter22"], limit=160)
+    pii_value(text)
+    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize(

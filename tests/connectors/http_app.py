@@ -21,7 +21,8 @@ share counters) and serves:
 ``/slow``                  sleeps ``seconds`` before answering
 ``/leaky``                 an error (``status``, 400) whose text body repeats what was sent
                            (``echo``: credential, header, decoded, urlencoded, cookie, x-auth,
-                           proxy, api_key) after ``pad`` dots, as careless servers do
+                           proxy, api_key) after ``pad`` dots (or spaces: ``pad_with=space``),
+                           as careless servers do
 ``/graphql``               ``orders(first, after)`` relay connection; errors for bad queries
 =========================  ====================================================================
 """
@@ -270,7 +271,8 @@ class ApiApp:
             "proxy": f"Proxy-Authorization: {environ.get('HTTP_PROXY_AUTHORIZATION', '')}",
             "api_key": f"unknown key {query.get('api_key', '')}",
         }[query.get("echo", "credential")]
-        body = "." * int(query.get("pad", 0)) + " " + said + " (end)"
+        padding = (" " if query.get("pad_with") == "space" else ".") * int(query.get("pad", 0))
+        body = padding + " " + said + " (end)"
         return int(query.get("status", 400)), {"Content-Type": "text/plain"}, body.encode()
 
     # -- GraphQL ---------------------------------------------------------------------------------

@@ -48,6 +48,18 @@ def test_a_secret_across_the_cut_is_masked_whole(
     assert "." * pad in shown  # the body is shown, up to the masked token
 
 
+def test_a_secret_across_the_searched_part_of_a_huge_body_is_not_shown(
+    http_api: Any, secrets: ModuleType
+) -> None:
+    """Only the first 64 KiB are searched; blank space before it collapses when shown."""
+    pad = 64 * 1024 - 8  # the token starts 7 bytes before the end of the searched part
+    shown = failure(
+        http_api.url(f"/leaky?echo=credential&pad={pad}&pad_with=space"),
+        secrets={"token": "env:TEST_TOKEN"},
+    )
+    assert leaked(secrets.BEARER_TOKEN, shown, 4) == []
+
+
 @pytest.mark.parametrize(
     "echo",
     [

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 _SNIPPET = 160
+_SCRUBBED = 64 * 1024  # how much of an error body is searched for secrets, to show its start
 # Transport failures a retry may fix; UnsupportedProtocol, LocalProtocolError and the like
 # are mistakes in the request and fail at once.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
@@ -159,8 +160,16 @@ class HttpSession:
         return kind(self.scrub(message), dataset=self.source, hint=hint)
 
     def snippet(self, response: httpx.Response) -> str:
-        """The body's first characters, once every secret in the whole body is masked."""
-        return self.scrub(response.content.decode("utf-8", errors="replace"), limit=_SNIPPET)
+        """The body's first characters, once every secret in (the start of) it is masked.
+
+        Only the first ``_SCRUBBED`` bytes are searched, without the word the limit cuts: a
+        secret there could not be masked whole (a secret is one word).
+        """
+        text = response.content[:_SCRUBBED].decode("utf-8", errors="replace")
+        if len(response.content) > _SCRUBBED:
+            words = text.rsplit(None, 1)
+            text = (words[0] if len(words) == 2 else "") + " ..."
+        return self.scrub(text, limit=_SNIPPET)
 
     # -- sending ---------------------------------------------------------------------------------
     def fetch(self, request: Request, *, retries: int | None = None) -> httpx.Response:

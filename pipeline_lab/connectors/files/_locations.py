@@ -139,7 +139,10 @@ class Location:
             return None
         real, root = self.real(path), self.real(self.root)
         if self.is_local:
-            inside = os.path.commonpath([real, root]) == root
+            try:
+                inside = os.path.commonpath([real, root]) == root
+            except ValueError:  # on another drive (Windows)
+                inside = False
         else:
             inside = real == root or real.startswith(root.rstrip("/") + "/")
         return None if inside else real

@@ -1,6 +1,8 @@
 """``pipeline-lab sources add|list|test|inspect|remove``: managed data sources.
 
 Secrets are shown as their references (``password: env:PG_PASSWORD``), never resolved here.
+Options are shown with anything that looks like a credential masked: the catalog refuses
+them, but a store written by an older version may still hold one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pipeline_lab.connectors import (
 )
 from pipeline_lab.engine import plural
 from pipeline_lab.errors import ConnectorError
+from pipeline_lab.redact import masked_options
 
 
 def _manager() -> ConnectionManager:
@@ -43,7 +46,7 @@ def source_dict(config: DataSourceConfig) -> dict[str, Any]:
         "name": config.name,
         "kind": config.kind,
         "url": safe_url(config.url),
-        "options": dict(config.options),
+        "options": masked_options(config.options),
         "secrets": dict(config.secrets),
     }
 
@@ -53,7 +56,9 @@ def secrets_text(secrets: Mapping[str, str]) -> str:
 
 
 def options_text(options: Mapping[str, Any]) -> str:
-    return ", ".join(f"{key}={json.dumps(value)}" for key, value in options.items())
+    """Options on one line, credentials masked."""
+    shown = masked_options(options)
+    return ", ".join(f"{key}={json.dumps(value, default=str)}" for key, value in shown.items())
 
 
 def add_source(

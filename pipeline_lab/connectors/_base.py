@@ -150,15 +150,20 @@ class Connector(ABC):
         ref = self.config.secrets.get(key)
         return resolve_secret(ref, source=self.describe()) if ref else None
 
-    def scrub(self, text: str) -> str:
-        """``text`` (a driver's or a server's words) without this source's secret values."""
+    def scrub(self, text: str, *, limit: int | None = None) -> str:
+        """``text`` (a driver's or a server's words, whole) without this source's secrets,
+        cut to ``limit`` characters only once they are masked."""
+        return scrub(text, self.secret_values(), limit=limit)
+
+    def secret_values(self) -> list[str | None]:
+        """The values of this source's secrets that resolve now (to mask them, never to show)."""
         values = []
         for key in self.config.secrets:
             try:
                 values.append(self.secret(key))
             except PipelineLabError:  # unresolvable, so it cannot be in the text either
                 continue
-        return scrub(text, values)
+        return values
 
     # -- what each connector provides ------------------------------------------------------
     @abstractmethod

@@ -28,35 +28,12 @@ from pipeline_lab.connectors._config import DataSourceConfig
 from pipeline_lab.connectors._resolve import connector_class, kind_of
 from pipeline_lab.connectors._secrets import reference_forms, reference_problem
 from pipeline_lab.errors import ConnectorError, PipelineLabError
-from pipeline_lab.redact import safe_url
+from pipeline_lab.redact import safe_url, secret_name, secret_value
 
 if TYPE_CHECKING:
     import polars as pl
 
 NAME_MAX = 255
-# Option and query-parameter names that carry credentials (compared lower-cased, "-" as "_").
-_SECRET_NAMES = {
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "token",
-    "api_key",
-    "apikey",
-    "access_key",
-    "secret_key",
-    "private_key",
-    "account_key",
-    "sas_token",
-    "client_secret",
-    "access_token",
-    "refresh_token",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "authorization",
-    "credentials",
-}
-_SECRET_SUFFIXES = ("_password", "_passwd", "_secret", "_token", "_api_key", "_apikey")
 
 
 class ManagedCatalog(SourceCatalog, Protocol):
@@ -72,9 +49,8 @@ class ManagedCatalog(SourceCatalog, Protocol):
 
 
 def looks_secret(key: str) -> bool:
-    """Whether an option or query parameter named ``key`` would carry a credential."""
-    norm = key.strip().lower().replace("-", "_")
-    return norm in _SECRET_NAMES or norm.endswith(_SECRET_SUFFIXES)
+    """Whether an option, header or query parameter named ``key`` would carry a credential."""
+    return secret_name(key)
 
 
 def check_secret_reference(key: str, ref: object, *, source: str | None = None) -> None:
@@ -104,8 +80,8 @@ def check_source(config: DataSourceConfig) -> None:
         )
     # DataSourceConfig already refused a password in the URL; the query string may hold one too.
     if "://" in config.url:
-        for key, _ in parse_qsl(urlsplit(config.url).query, keep_blank_values=True):
-            if looks_secret(key):
+        for key, value in parse_qsl(urlsplit(config.url).query, keep_blank_values=True):
+            if looks_secret(key) or secret_value(value):
                 raise ConnectorError(
                     f"the URL's query parameter '{key}' holds a credential; "
                     "it would be stored and shown",
@@ -120,23 +96,53 @@ def check_source(config: DataSourceConfig) -> None:
 
 
 def _check_options(options: Mapping[Any, Any], name: str, shown: str, where: str = "") -> None:
-    """Refuse credentials among the options, nested ones too (``headers``, ``storage_options``)."""
+    """Refuse credentials among the options, nested ones too (``headers``, ``storage_options``).
+
+    An option is a credential by its name (``password``, ``Cookie``, ``X-Auth-Token``) or by
+    its value (a URL with a password, ``Bearer ...``, a JSON Web Token, a private key).
+    """
     for key, value in options.items():
         path = f"{where}{key}"
         if where == "" and key == "secrets" and isinstance(value, Mapping):
             # An HTTP source's per-read references: allowed, but only as references.
             for ref_key, ref in value.items():
                 check_secret_reference(str(ref_key), ref, source=shown)
-        elif looks_secret(str(key)):
-            variable = _env_suggestion(str(key), name)
-            raise ConnectorError(
-                f"option '{path}' holds a credential; options are stored and shown as they are",
-                dataset=shown,
-                hint=f"pass a reference instead: --secret {key}=env:{variable} "
-                f"(Python: secrets={{'{key}': 'env:...'}})",
-            )
-        elif isinstance(value, Mapping):
+            continue
+        _check_option(path, str(key), value, name, shown)
+
+
+def _check_option(path: str, key: str, value: Any, name: str, shown: str) -> None:
+    looks = None if looks_secret(key) else secret_value(value)
+    if looks is None and not looks_secret(key):
+        if isinstance(value, Mapping):
             _check_options(value, name, shown, f"{path}.")
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                _check_option(f"{path}[{index}]", key, item, name, shown)
+        return
+    why = f"holds {looks}" if looks else "holds a credential"
+    if path.lower().startswith("headers."):
+        hint = (
+            f"send it from a secret reference instead: auth='api_key', api_key_header='{key}', "
+            f"secrets={{'api_key': 'env:{_env_suggestion(key, name)}'}} "
+            "(or auth='bearer' / 'basic' for an Authorization header)"
+        )
+    elif looks == "a URL with a password":
+        hint = (
+            "remove the password from the URL: pass it as a secret reference "
+            f"(--secret password=env:{_env_suggestion('password', name)}), or set it where the "
+            "source runs (e.g. HTTPS_PROXY=http://user:pass@proxy:3128 for a proxy)"
+        )
+    else:
+        hint = (
+            f"pass a reference instead: --secret {key}=env:{_env_suggestion(key, name)} "
+            f"(Python: secrets={{'{key}': 'env:...'}})"
+        )
+    raise ConnectorError(
+        f"option '{path}' {why}; options are stored and shown as they are",
+        dataset=shown,
+        hint=hint,
+    )
 
 
 def source_config(

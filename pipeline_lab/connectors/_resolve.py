@@ -28,6 +28,7 @@ from pipeline_lab.connectors._catalogs import (
 )
 from pipeline_lab.connectors._config import DataSourceConfig
 from pipeline_lab.errors import ConnectorError
+from pipeline_lab.redact import safe_url
 from pipeline_lab.registry import Registry
 
 # Importing each registers its connectors and their URL schemes.
@@ -97,18 +98,25 @@ def config_for(
 
     A name is looked up in ``catalog``, by default the run's inside a run and the store's
     outside one. With ``PIPELINE_LAB_STORE=off`` no store is opened (or created): a name is
-    then a file path, which a read (not ``creating``) refuses if there is no such file.
+    then a file path, which a read (not ``creating``) refuses if there is no such file. A
+    name that is both a managed source and a file or folder here is refused: which one is
+    meant is the user's to say (``./NAME`` for the file).
     """
     if isinstance(source, DataSourceConfig):
         return source
-    if NAME_PATTERN.match(source) and not Path(source).exists():
+    if NAME_PATTERN.match(source):
+        local = Path(source)
+        here = local.exists() or local.is_symlink()
         catalog = catalog if catalog is not None else active_catalog()
         if catalog is not None:
             config = catalog.get_source(source)
+            if config is not None and here:
+                raise _ambiguous(source, local, config)
             if config is not None:
                 return config
-            raise unknown_source(source, catalog.source_names(), or_file=True)
-        if not creating and not settings().store_enabled:
+            if not here:
+                raise unknown_source(source, catalog.source_names(), or_file=True)
+        elif not here and not creating and not settings().store_enabled:
             raise ConnectorError(
                 f"no file named '{source}', and data source names are not looked up: "
                 f"the store, which keeps them, is off ({STORE_ENV}=off)",
@@ -116,6 +124,22 @@ def config_for(
                 "by name (pipeline-lab sources add NAME URL)",
             )
     return DataSourceConfig(kind=kind_of(source, **options), url=source, options=dict(options))
+
+
+def _ambiguous(name: str, local: Path, config: DataSourceConfig) -> ConnectorError:
+    """The error for a name that is both a managed source and a file or folder here."""
+    what = "folder" if local.is_dir() else "file"
+    return ConnectorError(
+        f"'{name}' is both the managed data source '{name}' ({config.kind}: "
+        f"{safe_url(config.url)}) and the {what} {local.absolute()}; "
+        "Pipeline Lab will not guess which one you mean",
+        hint=f"write ./{name} for the {what}; for the data source, rename or move the {what}"
+        + (
+            f", or pass the source's own path ({config.url})"
+            if config.kind == "file" and not config.options
+            else ""
+        ),
+    )
 
 
 def open_connector(

@@ -8,9 +8,12 @@ from pipeline_lab.errors import QualityGateError
 from pipeline_lab.events import CheckResult, NodeOutcome, RunInfo, Verdict
 from pipeline_lab.frames import is_frame, to_polars
 from pipeline_lab.graph import Issue
+from pipeline_lab.redact import MASK, pii_columns
 from pipeline_lab.suggest import did_you_mean
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from pipeline_lab.graph import Node
 
 SHOWN_ROWS = 5
@@ -87,7 +90,7 @@ def judge_check(
     while index in df.columns:  # the frame's own "row" column must stay visible, not clash
         index = f"_{index}"
     failing = df.with_row_index(index).filter(~ok)
-    shown = failing.head(SHOWN_ROWS)
+    shown, masked = _without_personal_data(failing.head(SHOWN_ROWS), keep=index)
     result = CheckResult(
         rule=check,
         passed=failing.height == 0,
@@ -99,11 +102,33 @@ def judge_check(
         return result, None
     with pl.Config(tbl_rows=SHOWN_ROWS, tbl_cols=12, fmt_str_lengths=40):
         sample = repr(shown)
+    if masked:
+        sample += f"\n({', '.join(masked)} masked: they look like personal data)"
     return result, QualityGateError(
         f"check {check!r} failed for {failing.height} of {df.height} rows; first failing rows:\n{sample}",
         node=node,
         hint="fix the data or the node, or relax the check",
     )
+
+
+def _without_personal_data(rows: pl.DataFrame, *, keep: str) -> tuple[pl.DataFrame, list[str]]:
+    """``rows`` with every value of a column that looks like personal data as ``***``, and
+    those columns.
+
+    These rows are stored with the run and shown in its error: an email, a phone number or
+    a name there would spread beyond the data's own access rules. Which columns: see
+    :func:`pipeline_lab.redact.pii_columns` (by name, or by any value). Nulls stay nulls
+    (they often are why a row failed); the row index and other columns stay as they are.
+    """
+    import polars as pl
+
+    masked = pii_columns(rows.to_dicts(), keep=[keep])
+    if not masked:
+        return rows, masked
+    hidden = rows.with_columns(
+        pl.when(pl.col(c).is_null()).then(None).otherwise(pl.lit(MASK)).alias(c) for c in masked
+    )
+    return hidden, masked
 
 
 class ChecksGate:

@@ -191,6 +191,60 @@ def test_secret_values_are_refused_and_not_echoed(
     assert run(capsys, "list", "--json")[1].strip() == "[]"
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Cookie": f"sid={SECRET}"}, id="cookie"),
+        pytest.param({"Proxy-Authorization": f"Basic {SECRET}"}, id="proxy-authorization"),
+        pytest.param({"X-Auth": SECRET}, id="x-auth"),
+        pytest.param({"X-Whatever": f"Bearer {SECRET}"}, id="bearer-value"),
+    ],
+)
+def test_credential_headers_are_refused_and_not_echoed(
+    capsys: pytest.CaptureFixture[str], headers: dict[str, str]
+) -> None:
+    code, out, err = run(
+        capsys,
+        "add",
+        "api",
+        "https://api.example.com/v1",
+        "--option",
+        f"headers={json.dumps(headers)}",
+    )
+    assert code == 2 and "holds" in err and "hint:" in err
+    assert SECRET not in out + err
+    assert run(capsys, "list", "--json")[1].strip() == "[]"
+    assert SECRET not in stored_rows()
+
+
+def test_listing_masks_credentials_an_older_store_kept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A source stored before the checks existed: shown with its credentials masked."""
+    from sqlalchemy import text
+
+    assert run(capsys, "add", "api", "https://api.example.com/v1")[0] == 0
+    options = {
+        "headers": {"Cookie": f"sid={SECRET}", "Accept": "text/csv"},
+        "proxy": f"http://me:{SECRET}@proxy:3128",
+        "records_path": "data",
+    }
+    with open_store().engine.begin() as conn:
+        conn.execute(
+            text("UPDATE data_sources SET options = :o WHERE name = 'api'"),
+            {"o": json.dumps(options)},
+        )
+    code, listed, _ = run(capsys, "list")
+    assert code == 0 and SECRET not in listed and "text/csv" in listed
+    code, listed_json, _ = run(capsys, "list", "--json")
+    assert code == 0 and SECRET not in listed_json
+    assert json.loads(listed_json)[0]["options"] == {
+        "headers": {"Cookie": "***", "Accept": "text/csv"},
+        "proxy": "***",
+        "records_path": "data",
+    }
+
+
 def test_adding_a_taken_name_needs_replace(
     capsys: pytest.CaptureFixture[str], shop_db: Path, tmp_path: Path
 ) -> None:

@@ -38,6 +38,18 @@ def http_api(http_app: ModuleType) -> Iterator[Any]:
     server.stop()
 
 
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch, http_app: ModuleType) -> ModuleType:
+    """The test API's secrets in the environment variables TEST_TOKEN, TEST_PASSWORD,
+    TEST_API_KEY and TEST_CLIENT_SECRET (WRONG_SECRET: a wrong one), for env: references."""
+    monkeypatch.setenv("TEST_TOKEN", http_app.BEARER_TOKEN)
+    monkeypatch.setenv("TEST_PASSWORD", http_app.BASIC_PASSWORD)
+    monkeypatch.setenv("TEST_API_KEY", http_app.API_KEY)
+    monkeypatch.setenv("TEST_CLIENT_SECRET", http_app.CLIENT_SECRET)
+    monkeypatch.setenv("WRONG_SECRET", "wrong-s3cret-value")
+    return http_app
+
+
 # -- files (test_files.py) ---------------------------------------------------------------------
 @pytest.fixture
 def typed_frame() -> Any:

@@ -19,6 +19,10 @@ share counters) and serves:
 ``/html``, ``/badjson``    a web page; a truncated JSON body
 ``/ratelimited``           the first request of a key gets 429 + ``Retry-After: retry_after``
 ``/slow``                  sleeps ``seconds`` before answering
+``/leaky``                 an error (``status``, 400) whose text body repeats what was sent
+                           (``echo``: credential, header, decoded, urlencoded, cookie, x-auth,
+                           proxy, api_key) after ``pad`` dots (or spaces: ``pad_with=space``),
+                           as careless servers do
 ``/graphql``               ``orders(first, after)`` relay connection; errors for bad queries
 =========================  ====================================================================
 """
@@ -36,7 +40,7 @@ from email.utils import formatdate
 from io import StringIO
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 BEARER_TOKEN = "bearer-s3cret-token"
@@ -109,6 +113,7 @@ class ApiApp:
             "/badjson": self.badjson,
             "/ratelimited": self.ratelimited,
             "/slow": self.slow,
+            "/leaky": self.leaky,
             "/graphql": self.graphql,
         }
 
@@ -249,6 +254,26 @@ class ApiApp:
     def slow(self, environ: Environ, query: dict[str, str]) -> Response:
         time.sleep(float(query.get("seconds", 1)))
         return _json(200, {"data": [{"slow": True}]})
+
+    def leaky(self, environ: Environ, query: dict[str, str]) -> Response:
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        credential = authorization.split(" ", 1)[-1]
+        decoded = ""
+        if authorization.startswith("Basic "):
+            decoded = base64.b64decode(credential).decode()
+        said = {
+            "credential": credential,
+            "header": f"Authorization: {authorization}",
+            "decoded": f"user and password {decoded}",
+            "urlencoded": f"login?auth={quote(decoded or credential, safe='')}",
+            "cookie": f"Cookie: {environ.get('HTTP_COOKIE', '')}",
+            "x-auth": f'{{"X-Auth": "{environ.get("HTTP_X_AUTH", "")}"}}',
+            "proxy": f"Proxy-Authorization: {environ.get('HTTP_PROXY_AUTHORIZATION', '')}",
+            "api_key": f"unknown key {query.get('api_key', '')}",
+        }[query.get("echo", "credential")]
+        padding = (" " if query.get("pad_with") == "space" else ".") * int(query.get("pad", 0))
+        body = padding + " " + said + " (end)"
+        return int(query.get("status", 400)), {"Content-Type": "text/plain"}, body.encode()
 
     # -- GraphQL ---------------------------------------------------------------------------------
     def graphql(self, environ: Environ, query: dict[str, str]) -> Response:

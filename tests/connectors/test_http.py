@@ -41,16 +41,6 @@ def key() -> str:
     return uuid.uuid4().hex[:12]
 
 
-@pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch, http_app: ModuleType) -> ModuleType:
-    monkeypatch.setenv("TEST_TOKEN", http_app.BEARER_TOKEN)
-    monkeypatch.setenv("TEST_PASSWORD", http_app.BASIC_PASSWORD)
-    monkeypatch.setenv("TEST_API_KEY", http_app.API_KEY)
-    monkeypatch.setenv("TEST_CLIENT_SECRET", http_app.CLIENT_SECRET)
-    monkeypatch.setenv("WRONG_SECRET", "wrong-s3cret-value")
-    return http_app
-
-
 def ids(frame: pl.DataFrame) -> list[int]:
     return frame["id"].to_list()
 

@@ -31,6 +31,7 @@ from pipeline_lab.connectors import (
 from pipeline_lab.errors import ConnectorError, StoreError
 from pipeline_lab.store import StoreSourceCatalog, open_store
 
+API = "https://api.example.com/v1"
 ORDERS = pl.DataFrame(
     {
         "id": [1, 2, 3, 4],
@@ -204,6 +205,48 @@ def test_add_list_replace_remove(memory: ConnectionManager) -> None:
             id="not-a-reference",
         ),
         pytest.param(DataSourceConfig("file", "/d.csv", name="a.csv"), id="name-like-a-file"),
+        pytest.param(
+            DataSourceConfig("http", API, name="a", options={"headers": {"Cookie": "sid=abc123"}}),
+            id="cookie-header",
+        ),
+        pytest.param(
+            DataSourceConfig(
+                "http", API, name="a", options={"headers": {"Proxy-Authorization": "abc123"}}
+            ),
+            id="proxy-authorization-header",
+        ),
+        pytest.param(
+            DataSourceConfig("http", API, name="a", options={"headers": {"X-Auth": "abc123"}}),
+            id="x-auth-header",
+        ),
+        pytest.param(
+            DataSourceConfig(
+                "http", API, name="a", options={"headers": {"X-Custom": "Bearer abc123.x"}}
+            ),
+            id="bearer-value-under-any-name",
+        ),
+        pytest.param(
+            DataSourceConfig(
+                "file",
+                "s3://bucket/data",
+                name="a",
+                options={"storage_options": {"proxy": "http://me:abc123@proxy:3128"}},
+            ),
+            id="proxy-url-with-password",
+        ),
+        pytest.param(
+            DataSourceConfig(
+                "file",
+                "s3://bucket/data",
+                name="a",
+                options={"storage_options": {"proxies": ["http://open:1", "http://me:abc123@p:1"]}},
+            ),
+            id="url-with-password-in-a-list",
+        ),
+        pytest.param(
+            DataSourceConfig("http", f"{API}?auth=Bearer%20abc123.x", name="a"),
+            id="credential-value-in-the-query",
+        ),
     ],
 )
 def test_add_refuses_what_would_store_a_secret_or_never_resolve(
@@ -213,6 +256,20 @@ def test_add_refuses_what_would_store_a_secret_or_never_resolve(
         memory.add(config)
     assert "abc123" not in str(caught.value)
     assert memory.list() == []
+
+
+def test_a_credential_header_is_refused_with_a_hint_to_a_reference(
+    memory: ConnectionManager,
+) -> None:
+    config = source_config("api", API, options={"headers": {"Cookie": "sid=abc123"}})
+    with pytest.raises(ConnectorError, match=r"option 'headers\.Cookie' holds a credential") as e:
+        memory.add(config)
+    assert "api_key_header='Cookie'" in (e.value.hint or "")
+    assert "secrets={'api_key': 'env:API_COOKIE'}" in (e.value.hint or "")
+    proxy = {"storage_options": {"proxy": "http://me:abc123@proxy:3128"}}
+    with pytest.raises(ConnectorError, match="holds a URL with a password") as e:
+        memory.add(source_config("lake", "memory://lake", options=proxy))
+    assert "HTTPS_PROXY" in (e.value.hint or "")
 
 
 def test_a_failed_test_adds_nothing(memory: ConnectionManager, tmp_path: Path) -> None:

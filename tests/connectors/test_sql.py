@@ -397,14 +397,110 @@ def test_upsert_on_a_composite_key_beside_an_identity_column(pg_url: str, table_
     assert frame["row_id"][0] == 1  # the updated row keeps its identity
 
 
-def test_upsert_needs_a_unique_key(db_url: str, table_name: str) -> None:
-    execute(db_url, f"CREATE TABLE {table_name} (id INTEGER, v INTEGER)")
-    with pytest.raises(ConnectorError, match=r"needs a primary key or unique constraint") as info:
-        write(
-            pl.DataFrame({"id": [1], "v": [2]}), db_url, table=table_name, mode="upsert", key="id"
-        )
-    assert "ADD UNIQUE" in (info.value.hint or "")
-    assert count(db_url, table_name) == 0
+# -- upserts into tables without a constraint on the key: delete-insert ----------------------------
+def tables_now(url: str) -> set[str]:
+    from sqlalchemy import inspect
+
+    with connector(url).engine.connect() as connection:
+        found = inspect(connection)
+        temporary = set(found.get_temp_table_names()) if url.startswith("sqlite") else set()
+        return set(found.get_table_names()) | temporary
+
+
+def rows_of(url: str, table: str, *columns: str) -> list[tuple[Any, ...]]:
+    frame = read(url, table=table).select(columns)
+    return sorted(frame.rows(), key=lambda row: tuple((v is None, str(v)) for v in row))
+
+
+@pytest.fixture
+def loose(db_url: str, table_name: str) -> str:
+    """A table with no primary key or unique constraint; key 2 twice, and a null key."""
+    execute(
+        db_url,
+        f"CREATE TABLE {table_name} (id INTEGER, customer VARCHAR(50) NOT NULL, "
+        "amount INTEGER, note VARCHAR(20))",
+        f"INSERT INTO {table_name} VALUES (1, 'ana', 10, 'first'), (2, 'bo', 20, 'old'), "
+        "(2, 'bo again', 21, 'older'), (NULL, 'nobody', 0, 'null key')",
+    )
+    return table_name
+
+
+def test_upsert_without_a_constraint_deletes_then_inserts(db_url: str, loose: str) -> None:
+    changes = pl.DataFrame(
+        {"id": [2, 9], "customer": ["bo (new)", "new"], "amount": [22, 90]},
+        schema={"id": pl.Int32, "customer": pl.String, "amount": pl.Int32},
+    )
+    before = tables_now(db_url)
+    result = write(changes, db_url, table=loose, mode="upsert", key="id")
+    assert result.rows == 2
+    assert rows_of(db_url, loose, "id", "customer", "amount", "note") == [
+        (1, "ana", 10, "first"),  # another key: untouched
+        (2, "bo (new)", 22, None),  # both rows of key 2 replaced by the frame's one row
+        (9, "new", 90, None),  # a new key: inserted
+        (None, "nobody", 0, "null key"),  # a null key matches nothing: untouched
+    ]
+    assert tables_now(db_url) == before  # no staging table left behind
+    write(changes, db_url, table=loose, mode="upsert", key="id")  # again: the same rows
+    assert count(db_url, loose) == 4
+
+
+def test_upsert_on_a_composite_text_key_without_a_constraint(db_url: str, table_name: str) -> None:
+    execute(
+        db_url,
+        f"CREATE TABLE {table_name} (region TEXT, day DATE, total INTEGER)",
+        f"INSERT INTO {table_name} VALUES ('eu', '2024-01-01', 1), ('eu', '2024-01-02', 2), "
+        "('us', '2024-01-01', 3)",
+    )
+    changes = pl.DataFrame(
+        {
+            "region": ["eu", "us", "ap"],
+            "day": [dt.date(2024, 1, 2), dt.date(2024, 1, 2), dt.date(2024, 1, 1)],
+            "total": [20, 40, 50],
+        }
+    )
+    write(changes, db_url, table=table_name, mode="upsert", key=["region", "day"])
+    assert rows_of(db_url, table_name, "region", "day", "total") == [
+        ("ap", dt.date(2024, 1, 1), 50),
+        ("eu", dt.date(2024, 1, 1), 1),
+        ("eu", dt.date(2024, 1, 2), 20),
+        ("us", dt.date(2024, 1, 1), 3),
+        ("us", dt.date(2024, 1, 2), 40),
+    ]
+
+
+def test_a_failed_delete_insert_leaves_the_table_as_it_was(db_url: str, loose: str) -> None:
+    """The rows of key 2 are deleted before the insert fails (customer is NOT NULL): rolled back."""
+    before, tables = rows_of(db_url, loose, "id", "customer", "amount", "note"), tables_now(db_url)
+    changes = pl.DataFrame({"id": [2, 3], "customer": ["bo (new)", None], "amount": [1, 2]})
+    with pytest.raises(ConnectorError, match="customer"):
+        write(changes, db_url, table=loose, mode="upsert", key="id", chunk_size=1)
+    assert rows_of(db_url, loose, "id", "customer", "amount", "note") == before
+    assert tables_now(db_url) == tables
+    write(changes.head(1), db_url, table=loose, mode="upsert", key="id")  # the session is fine
+    assert count(db_url, loose) == 3
+
+
+def test_upsert_refuses_a_null_key_naming_it(db_url: str, loose: str) -> None:
+    changes = pl.DataFrame(
+        {"id": [2, None, None], "customer": ["a", "b", "c"], "amount": [1, 2, 3]}
+    )
+    with pytest.raises(ConnectorError) as info:
+        write(changes, db_url, table=loose, mode="upsert", key=["id"])
+    assert "key column 'id' is null in 2 of 3 rows" in info.value.message
+    assert "drop_nulls(subset=['id'])" in (info.value.hint or "")
+    assert count(db_url, loose) == 4
+
+
+def test_upsert_refuses_a_key_twice_naming_it(db_url: str, loose: str) -> None:
+    changes = pl.DataFrame(
+        {"id": [2, 3, 2, 3, 4], "customer": list("abcde"), "amount": [1, 2, 3, 4, 5]}
+    )
+    with pytest.raises(ConnectorError, match=r"the same key more than once \(id=2; id=3\)"):
+        write(changes, db_url, table=loose, mode="upsert", key="id")
+    composite = pl.DataFrame({"id": [1, 1, 1], "customer": ["a", "a", "b"], "amount": [1, 2, 3]})
+    with pytest.raises(ConnectorError, match=r"more than once \(id=1, customer='a'\)"):
+        write(composite, db_url, table=loose, mode="upsert", key=["id", "customer"])
+    assert count(db_url, loose) == 4
 
 
 def test_upsert_refuses_a_key_twice_in_the_frame(db_url: str, orders: str) -> None:

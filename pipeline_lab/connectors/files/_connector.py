@@ -65,15 +65,43 @@ class FileConnector(Connector):
 
     @cached_property
     def location(self) -> Location:
-        return Location.parse(self.config.url, self.config.options.get("storage_options"))
+        """Where the source is; a managed source's matches must stay inside its folder."""
+        return self._located(self.config.options.get("storage_options"))
+
+    def _located(self, storage_options: Any) -> Location:
+        location = Location.parse(self.config.url, storage_options)
+        return location.within() if self.config.name else location
 
     def _target(self, table: str | None, storage_options: Any = None) -> Location:
-        """The source itself, or ``table``: a path inside the source's folder."""
+        """The source itself, or ``table``: a path inside the source's folder, and only there.
+
+        ``table`` is resolved (``..``, symbolic links) before it is used: one that leads
+        outside the source's folder, an absolute path elsewhere or a URL is refused.
+        """
         location = self.location
         if storage_options:  # given to this read or write: they open another file system
             known = self.config.options.get("storage_options") or {}
-            location = Location.parse(self.config.url, {**known, **storage_options})
-        return location if table is None else location.join(table)
+            location = self._located({**known, **storage_options})
+        if table is None:
+            return location
+        if "://" in table:
+            raise ConnectorError(
+                f"table={table!r} is a URL; table= names a file or folder inside the source",
+                dataset=self.describe(),
+                hint=f"read the URL itself: read({table!r})",
+            )
+        target = location.within(location.root).join(table)
+        real = target.escapes()
+        if real is not None:
+            source = f"data source '{self.config.name}'" if self.config.name else "the source"
+            raise ConnectorError(
+                f"table={table!r} leads to {target.display(real)}, outside the folder of "
+                f"{source} ({location.display(target.root or '')})",
+                dataset=self.describe(),
+                hint="name a file or folder inside it (e.g. table='orders.csv'); to use a file "
+                "elsewhere, pass its own path, or add a source for its folder",
+            )
+        return target
 
     def _defaults(self, writing: bool) -> dict[str, Any]:
         options = dict(self.config.options)
@@ -201,6 +229,8 @@ class FileConnector(Connector):
             if hidden(name):
                 continue
             child = target.join(name)
+            if child.escapes() is not None:  # a link out of the source's folder: not listed
+                continue
             if child.is_dir():
                 tables.append(self._describe_dataset(child, target.path))
             elif name.lower().endswith(ALL_SUFFIXES):

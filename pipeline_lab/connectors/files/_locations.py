@@ -5,6 +5,10 @@ machine (an absolute path; relative paths resolve against the current working di
 behind an fsspec URL (``memory://``, ``s3://``, ``gs://``, ...). Writes go through
 :func:`staged`: the new content is written beside the target and replaces it in one rename,
 so a crash never leaves a half-written file where the previous one was.
+
+A location may be held inside a ``root`` folder (a managed source's): :meth:`Location.escapes`
+says where a path really leads once ``..`` and symbolic links are resolved, and
+:meth:`Location.expand` refuses a match (a link in the folder) that leads outside it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import errno
 import fnmatch
 import glob
 import os
+import posixpath
 import shutil
 import tempfile
 import uuid
@@ -54,6 +59,8 @@ class Location:
     protocol: str  # "file" for this machine
     path: str
     storage_options: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    root: str | None = field(default=None, compare=False)
+    """The folder (of the same file system) this location and its matches must stay inside."""
 
     @classmethod
     def parse(cls, target: str, storage_options: Mapping[str, Any] | None = None) -> Location:
@@ -98,12 +105,47 @@ class Location:
         return DatasetRef(f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/"))
 
     def join(self, relative: str) -> Location:
+        """``relative`` below this location, ``..`` resolved; it keeps this location's root."""
         if self.is_local:
-            return Location("file", os.path.abspath(os.path.join(self.path, relative)))
-        path = f"{self.path.rstrip('/')}/{relative.lstrip('/')}"
-        joined = Location(self.protocol, path, self.storage_options)
-        joined.__dict__["fs"] = self.fs
-        return joined
+            path = os.path.abspath(os.path.join(self.path, relative))
+            return Location("file", path, self.storage_options, self.root)
+        path = posixpath.normpath(f"{self.path.rstrip('/')}/{relative.lstrip('/')}")
+        return self._sibling(path, self.root)
+
+    def within(self, root: str | None = None) -> Location:
+        """This location, held inside ``root`` (by default its own :meth:`folder`)."""
+        return self._sibling(self.path, self.folder() if root is None else root)
+
+    def _sibling(self, path: str, root: str | None) -> Location:
+        other = Location(self.protocol, path, self.storage_options, root)
+        if "fs" in self.__dict__:
+            other.__dict__["fs"] = self.__dict__["fs"]  # the file system already opened
+        return other
+
+    def folder(self) -> str:
+        """What a source at this location holds: its own path, or the folder a glob searches."""
+        return self.base() if self.is_glob else self.path
+
+    def real(self, path: str | None = None) -> str:
+        """Where ``path`` (by default this location's) leads: links and ``..`` resolved."""
+        path = self.path if path is None else path
+        if self.is_local:
+            return os.path.realpath(path)
+        return posixpath.normpath(path)  # object stores have no links; ".." is only text
+
+    def escapes(self, path: str | None = None) -> str | None:
+        """Where ``path`` really leads, if that is outside the root; else ``None``."""
+        if self.root is None:
+            return None
+        real, root = self.real(path), self.real(self.root)
+        if self.is_local:
+            try:
+                inside = os.path.commonpath([real, root]) == root
+            except ValueError:  # on another drive (Windows)
+                inside = False
+        else:
+            inside = real == root or real.startswith(root.rstrip("/") + "/")
+        return None if inside else real
 
     @cached_property
     def fs(self) -> Any:
@@ -132,13 +174,14 @@ class Location:
     def expand(self, suffixes: tuple[str, ...] = ()) -> list[str]:
         """The files to read, sorted: the glob's matches, a folder's data files, or the file.
 
-        Raises a ConnectorError naming the path (or pattern) and the closest names there.
+        Raises a ConnectorError naming the path (or pattern) and the closest names there,
+        or naming a match that leads outside the root (a link to a file elsewhere).
         """
         if self.is_glob:
             matches = self._glob()
             if not matches:
                 raise self.missing(f"no file matches {self.url!r}")
-            return matches
+            return self._held(matches)
         if self.is_dir():
             files = [f for f in self._walk() if not suffixes or f.lower().endswith(suffixes)]
             if not files:
@@ -148,10 +191,25 @@ class Location:
                     dataset=self.url,
                     hint="point at the files (a glob such as folder/*.csv) or give format=...",
                 )
-            return files
+            return self._held(files)
         if self.exists():
-            return [self.path]
+            return self._held([self.path])
         raise self.missing(f"no such file: {self.url}")
+
+    def _held(self, files: list[str]) -> list[str]:
+        """``files``, if every one stays inside the root; else an error naming the first."""
+        for path in files:
+            real = self.escapes(path)
+            if real is not None:
+                raise ConnectorError(
+                    f"{self.display(path)} leads to {self.display(real)}, outside "
+                    f"{self.display(self.root or '')}: a link out of the source's folder "
+                    "is not followed",
+                    dataset=self.url,
+                    hint="copy the file into the folder, or read it by its own path "
+                    "(or add a source for the folder it is in)",
+                )
+        return files
 
     def _glob(self) -> list[str]:
         if self.is_local:

@@ -109,6 +109,15 @@ def write_partitions(
             f"partition_by names no column {', '.join(map(repr, missing))}",
             hint=f"columns: {', '.join(frame.columns)}",
         )
+    # A key names a folder level ("key=value"): a separator in it would climb out of the dataset.
+    separators = {"/", os.sep, os.altsep or os.sep}
+    unsafe = [k for k in keys if not k or any(sep in k for sep in separators)]
+    if unsafe:
+        raise ConnectorError(
+            f"partition_by column(s) {', '.join(map(repr, unsafe))} cannot name a folder level "
+            "(a partition folder is key=value, and a path separator would leave the dataset)",
+            hint="rename the column(s) before writing, e.g. frame.rename({'a/b': 'a_b'})",
+        )
     extension = {"csv": "csv", "ndjson": "ndjson", "json": "json", "parquet": "parquet"}.get(fmt)
     if extension is None:
         raise ConnectorError("partitioned writes take csv, ndjson, json or parquet, not excel")

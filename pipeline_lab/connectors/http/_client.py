@@ -4,8 +4,8 @@ Requests that may succeed later (429, 5xx other than 501/505, timeouts, refused 
 connections) are retried with full-jitter backoff, or after the ``Retry-After`` the server
 asks for; when retries run out the error is a :class:`TransientConnectorError`, so the
 node's own retries may try again. Everything else fails at once with the status, the
-method and the URL (rendered without its secret query parameter) and the first bytes of
-the body, scrubbed of resolved secrets.
+method and the URL (rendered without its secret query parameter) and the first characters
+of the body, taken once the whole body is scrubbed (a secret cut in two would escape the mask).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 _SNIPPET = 160
+_SCRUBBED = 64 * 1024  # how much of an error body is searched for secrets, to show its start
 # Transport failures a retry may fix; UnsupportedProtocol, LocalProtocolError and the like
 # are mistakes in the request and fail at once.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
@@ -116,7 +117,7 @@ class HttpSession:
         *,
         base_url: str,
         source: str,
-        scrub: Callable[[str], str],
+        scrub: Callable[..., str],
         version: str = "0",
     ) -> None:
         self.options = options
@@ -159,9 +160,16 @@ class HttpSession:
         return kind(self.scrub(message), dataset=self.source, hint=hint)
 
     def snippet(self, response: httpx.Response) -> str:
-        text = response.content[:_SNIPPET].decode("utf-8", errors="replace")
-        text = " ".join(text.split())
-        return text + ("..." if len(response.content) > _SNIPPET else "")
+        """The body's first characters, once every secret in (the start of) it is masked.
+
+        Only the first ``_SCRUBBED`` bytes are searched, without the word the limit cuts: a
+        secret there could not be masked whole (a secret is one word).
+        """
+        text = response.content[:_SCRUBBED].decode("utf-8", errors="replace")
+        if len(response.content) > _SCRUBBED:
+            words = text.rsplit(None, 1)
+            text = (words[0] if len(words) == 2 else "") + " ..."
+        return self.scrub(text, limit=_SNIPPET)
 
     # -- sending ---------------------------------------------------------------------------------
     def fetch(self, request: Request, *, retries: int | None = None) -> httpx.Response:

@@ -63,6 +63,10 @@ class HttpSource(Connector, Generic[OptionsT]):
     def is_transient(self, exc: BaseException) -> bool:
         return isinstance(exc, TRANSIENT_ERRORS) or super().is_transient(exc)
 
+    def secret_values(self) -> list[str | None]:
+        """The source's secrets, and the OAuth2 access tokens it got with them."""
+        return [*super().secret_values(), *(token.value for token in self._tokens.values())]
+
     # -- options and sessions ----------------------------------------------------------------------
     def options(self, overrides: Mapping[str, Any]) -> OptionsT:
         """The source's options with this read's ``overrides``, validated."""

@@ -1,20 +1,159 @@
-"""Insert-or-update statements, one per dialect family.
+"""Upserts: insert new keys, replace the rows of existing ones, in the write's transaction.
 
-PostgreSQL and SQLite: ``INSERT ... ON CONFLICT (key) DO UPDATE``; MySQL and MariaDB:
-``INSERT ... ON DUPLICATE KEY UPDATE``; SQL Server and Oracle: ``MERGE``. Every value is a
-bound parameter; identifiers are quoted by the dialect.
+Where a primary key or unique constraint covers exactly the key columns, one statement per
+dialect family does it: PostgreSQL and SQLite ``INSERT ... ON CONFLICT (key) DO UPDATE``,
+MySQL and MariaDB ``INSERT ... ON DUPLICATE KEY UPDATE`` (columns the frame lacks keep
+their values). SQL Server and Oracle ``MERGE``, which needs no constraint. Everywhere else,
+dlt's ``delete-insert``: the frame goes to a temporary table (indexed on the key), the
+table's rows whose key is there are deleted, and the frame's rows inserted, in the same
+transaction, so a failure at any step leaves the table as it was. Rows are then replaced
+whole: columns the frame lacks take their defaults, and several rows of one key become one.
+
+Keys are never null (the write refuses a frame with a null key: NULL equals nothing in
+SQL, so such a row could only ever be added again); rows of the table whose key is null are
+never matched, so they stay. Every value is a bound parameter; identifiers are quoted by
+the dialect.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors.sql._engine import literal_dialect
+from pipeline_lab.connectors.sql._copy import copies, copy_in
+from pipeline_lab.connectors.sql._engine import literal_dialect, run_sql
+from pipeline_lab.connectors.sql._rows import binding_table, insert_rows, python_ready
 
 if TYPE_CHECKING:
+    import polars as pl
     from sqlalchemy import Table
-    from sqlalchemy.engine import Dialect
+    from sqlalchemy.engine import Connection, Dialect
+
+_MERGES = frozenset({"mssql", "oracle"})
+_INDEX_PREFIX = 191  # MySQL indexes text by a prefix: 191 characters fit any utf8mb4 key
+
+
+def upsert(
+    connection: Connection, table: Table, frame: pl.DataFrame, keys: list[str], chunk: int
+) -> None:
+    """Upsert ``frame`` into ``table`` on ``keys`` (the frame is checked: one row per key)."""
+    if frame.height == 0:
+        return
+    dialect = connection.dialect
+    if dialect.name in _MERGES:
+        bound = binding_table(table, frame)
+        stmt = upsert_statement(bound, keys, dialect)
+        for part in python_ready(frame, dialect.name).iter_slices(chunk):
+            connection.execute(stmt, merge_rows(part.to_dicts(), frame.columns))
+    elif not unique_on(connection, table, keys):
+        delete_insert(connection, table, frame, keys, chunk)
+    elif copies(dialect):
+        # COPY into a temporary copy of the table, then one INSERT ... ON CONFLICT from it.
+        from sqlalchemy import Column, MetaData, Table, select
+
+        staged = _stage(connection, table, frame, keys, chunk)
+        target = Table(
+            table.name,
+            MetaData(),
+            *[Column(c, table.c[c].type) for c in frame.columns],
+            schema=table.schema,
+        )
+        source = select(*[staged.c[c] for c in frame.columns])
+        connection.execute(upsert_statement(target, keys, dialect, source))
+    else:
+        stmt = upsert_statement(binding_table(table, frame), keys, dialect)
+        for part in python_ready(frame, dialect.name).iter_slices(chunk):
+            connection.execute(stmt, part.to_dicts())
+
+
+def unique_on(connection: Connection, table: Table, keys: Sequence[str]) -> bool:
+    """Whether a primary key, unique constraint or unique index covers exactly ``keys``."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(connection)
+    pk = inspector.get_pk_constraint(table.name, table.schema).get("constrained_columns") or []
+    unique: list[list[Any]] = [
+        u["column_names"] for u in inspector.get_unique_constraints(table.name, table.schema)
+    ]
+    unique += [
+        i["column_names"]
+        for i in inspector.get_indexes(table.name, table.schema)
+        if i.get("unique")
+    ]
+    return any(set(cols) == set(keys) for cols in [pk, *unique] if cols)
+
+
+def delete_insert(
+    connection: Connection, table: Table, frame: pl.DataFrame, keys: list[str], chunk: int
+) -> None:
+    """Delete the rows whose key the frame holds, then insert the frame (no constraint needed)."""
+    from sqlalchemy import Column, MetaData, Table, and_, delete, exists, insert, select
+
+    staged = _stage(connection, table, frame, keys, chunk)
+    try:
+        matched = exists().where(and_(*(staged.c[k] == table.c[k] for k in keys)))
+        connection.execute(delete(table).where(matched))
+        target = Table(
+            table.name,
+            MetaData(),
+            *[Column(c, table.c[c].type) for c in frame.columns],
+            schema=table.schema,
+        )
+        rows = select(*[staged.c[c] for c in frame.columns])
+        connection.execute(insert(target).from_select(list(frame.columns), rows))
+    finally:
+        if not copies(connection.dialect):  # PostgreSQL drops its own at commit or rollback
+            _drop_stage(connection, staged)
+
+
+def _stage(
+    connection: Connection, table: Table, frame: pl.DataFrame, keys: list[str], chunk: int
+) -> Table:
+    """A temporary table of the frame's columns (the table's types, no constraints), filled."""
+    from sqlalchemy import Column, Index, MetaData, Table
+
+    name = f"pl_stage_{uuid.uuid4().hex[:12]}"
+    if copies(connection.dialect):
+        preparer = literal_dialect(connection.dialect).identifier_preparer
+        columns = ", ".join(preparer.quote(c) for c in frame.columns)
+        run_sql(
+            connection,
+            f"CREATE TEMPORARY TABLE {preparer.quote(name)} ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {preparer.format_table(table)} WITH NO DATA",
+        )
+        staged = Table(name, MetaData(), *[Column(c, table.c[c].type) for c in frame.columns])
+        copy_in(connection, staged, frame, chunk)
+        run_sql(connection, f"ANALYZE {preparer.quote(name)}")  # plan the join on real counts
+        return staged
+    staged = Table(
+        name,
+        MetaData(),
+        *[Column(c, table.c[c].type) for c in frame.columns],
+        prefixes=["TEMPORARY"],
+    )
+    # Indexed on the key, so each of the table's rows finds its match without a scan.
+    texts = {k: _INDEX_PREFIX for k in keys if _is_text(staged.c[k].type)}
+    Index(f"{name}_key", *[staged.c[k] for k in keys], mysql_length=texts or None)
+    staged.create(connection)
+    try:
+        insert_rows(connection, staged, frame, chunk)
+    except BaseException:
+        _drop_stage(connection, staged)
+        raise
+    return staged
+
+
+def _drop_stage(connection: Connection, staged: Table) -> None:
+    preparer = literal_dialect(connection.dialect).identifier_preparer
+    temporary = "TEMPORARY " if connection.dialect.name in {"mysql", "mariadb"} else ""
+    run_sql(connection, f"DROP {temporary}TABLE IF EXISTS {preparer.quote(staged.name)}")
+
+
+def _is_text(sql_type: Any) -> bool:
+    from sqlalchemy import LargeBinary, Text
+
+    return isinstance(sql_type, Text | LargeBinary)
 
 
 def upsert_statement(

@@ -2,8 +2,9 @@
 
 Modes: ``append`` adds the rows; ``replace`` leaves the table holding exactly the frame (its
 definition, indexes and grants are kept when the frame has the same columns, else it is
-recreated from the frame's schema); ``upsert`` inserts new keys and updates existing ones;
-``error`` refuses to touch an existing table. A missing table is created from the frame's
+recreated from the frame's schema); ``upsert`` inserts new keys and replaces the rows of
+existing ones, with ``ON CONFLICT`` where a constraint covers the key, else by deleting and
+inserting (see ``_upsert``); ``error`` refuses to touch an existing table. A missing table is created from the frame's
 schema (with the key as primary key).
 
 Where DDL is transactional (PostgreSQL, SQLite, SQL Server) everything is one transaction.
@@ -18,8 +19,8 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipeline_lab.connectors.sql._copy import copies, copy_in
 from pipeline_lab.connectors.sql._engine import literal_dialect, run_sql
+from pipeline_lab.connectors.sql._rows import insert_rows
 from pipeline_lab.connectors.sql._schema import (
     check_columns,
     closest,
@@ -28,8 +29,8 @@ from pipeline_lab.connectors.sql._schema import (
     reflect_if_exists,
     split_table,
 )
-from pipeline_lab.connectors.sql._types import column_type, dtype_family, write_cast
-from pipeline_lab.connectors.sql._upsert import merge_rows, upsert_statement
+from pipeline_lab.connectors.sql._types import column_type, write_cast
+from pipeline_lab.connectors.sql._upsert import upsert
 from pipeline_lab.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ WRITE_OPTIONS = ("chunk_size",)
 _TRANSACTIONAL_DDL = {"postgresql", "sqlite", "mssql"}
 _MODES = ("append", "replace", "upsert", "error")
 _DEFAULT_CHUNK = 100_000
+_SHOWN_KEYS = 5
 
 
 def write_frame(
@@ -78,7 +80,7 @@ def write_frame(
             created = _create(
                 connection, frame, existing.name if existing is not None else name, schema, keys
             )
-            _insert(connection, created, frame, chunk)
+            insert_rows(connection, created, frame, chunk)
         return frame.height
     with engine.connect() as connection:
         existing = reflect_if_exists(connection, name, schema)
@@ -114,19 +116,34 @@ def _check_frame(frame: pl.DataFrame, mode: str, keys: list[str]) -> None:
     if mode == "upsert" and not keys:
         raise ConnectorError("mode='upsert' needs key= (the column or columns that identify a row)")
     if keys:
-        nulls = [k for k in keys if frame[k].null_count()]
+        nulls = {k: n for k in keys if (n := frame[k].null_count())}
         if nulls:
+            where = ", ".join(
+                f"'{k}' is null in {n} of {frame.height} rows" for k, n in nulls.items()
+            )
             raise ConnectorError(
-                f"key column(s) {', '.join(map(repr, nulls))} hold nulls; a key cannot be null"
+                f"key column {where}; a key cannot be null (NULL equals nothing in SQL: such a "
+                "row would match no row of the table, and be added again at every write)",
+                hint=f"drop or fill those rows first, e.g. frame.drop_nulls(subset={list(nulls)!r})",
             )
     if mode == "upsert":
-        dupes = frame.filter(frame.select(keys).is_duplicated()).select(keys).unique().head(5)
+        twice = frame.select(keys).filter(frame.select(keys).is_duplicated())
+        dupes = twice.unique(maintain_order=True)
         if dupes.height:
+            shown = "; ".join(
+                ", ".join(f"{k}={_shown(v)}" for k, v in zip(keys, row, strict=True))
+                for row in dupes.head(_SHOWN_KEYS).rows()
+            )
+            more = f" and {dupes.height - _SHOWN_KEYS} more" if dupes.height > _SHOWN_KEYS else ""
             raise ConnectorError(
-                f"the frame holds the same key more than once ({', '.join(map(str, dupes.rows()))}"
-                f"{', ...' if dupes.height == 5 else ''}); an upsert needs one row per key",
+                f"the frame holds the same key more than once ({shown}{more}); "
+                "an upsert needs one row per key",
                 hint=f"deduplicate first, e.g. frame.unique(subset={keys!r}, keep='last')",
             )
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _refuse_existing(existing: Table | None, mode: str) -> None:
@@ -189,8 +206,7 @@ def _write_existing(
     frame = conform_to_table(frame, table)
     keys = [c.name for c in check_columns(table, keys, what="key")]
     if mode == "upsert":
-        _require_unique(connection, table, keys)
-        _upsert(connection, table, frame, keys, chunk)
+        upsert(connection, table, frame, keys, chunk)
         return
     if mode == "replace":
         if connection.dialect.name == "postgresql":
@@ -198,7 +214,7 @@ def _write_existing(
             run_sql(connection, f"TRUNCATE {preparer.format_table(table)}")
         else:
             connection.execute(table.delete())
-    _insert(connection, table, frame, chunk)
+    insert_rows(connection, table, frame, chunk)
 
 
 def _create(
@@ -246,7 +262,7 @@ def _write_staged(
         created = _create(connection, frame, staging, schema, keys)
     try:
         with engine.begin() as connection:
-            _insert(connection, created, frame, chunk)
+            insert_rows(connection, created, frame, chunk)
         with engine.begin() as connection:
             _swap(connection, staging, name, schema, replace=existing is not None)
     except BaseException:
@@ -273,111 +289,3 @@ def _swap(
     if replace:  # Oracle: no atomic swap; the new rows are complete before the old go
         run_sql(connection, f"DROP TABLE {old} PURGE")
     run_sql(connection, f"ALTER TABLE {new} RENAME TO {preparer.quote(name)}")
-
-
-def _require_unique(connection: Connection, table: Table, keys: list[str]) -> None:
-    from sqlalchemy import inspect
-
-    inspector = inspect(connection)
-    pk = inspector.get_pk_constraint(table.name, table.schema).get("constrained_columns") or []
-    unique: list[list[Any]] = [
-        u["column_names"] for u in inspector.get_unique_constraints(table.name, table.schema)
-    ]
-    unique += [
-        i["column_names"]
-        for i in inspector.get_indexes(table.name, table.schema)
-        if i.get("unique")
-    ]
-    if any(set(cols) == set(keys) for cols in [pk, *unique] if cols):
-        return
-    have = [f"primary key ({', '.join(pk)})"] if pk else []
-    have += [f"unique ({', '.join(str(c) for c in cols)})" for cols in unique]
-    preparer = literal_dialect(connection.dialect).identifier_preparer
-    raise ConnectorError(
-        f"an upsert on key ({', '.join(keys)}) needs a primary key or unique constraint on "
-        f"exactly those columns; table '{table.name}' has {', '.join(have) or 'none'}",
-        hint=f"ALTER TABLE {preparer.format_table(table)} ADD UNIQUE "
-        f"({', '.join(preparer.quote(k) for k in keys)})",
-    )
-
-
-def _insert(connection: Connection, table: Table, frame: pl.DataFrame, chunk: int) -> None:
-    if frame.height == 0:
-        return
-    if copies(connection.dialect):
-        copy_in(connection, table, frame, chunk)
-        return
-    from sqlalchemy import insert
-
-    bound = _binding_table(table, frame)
-    for part in _python_ready(frame, connection.dialect.name).iter_slices(chunk):
-        connection.execute(insert(bound), part.to_dicts())
-
-
-def _upsert(
-    connection: Connection, table: Table, frame: pl.DataFrame, keys: list[str], chunk: int
-) -> None:
-    from sqlalchemy import Column, MetaData, Table, select
-
-    if frame.height == 0:
-        return
-    if copies(connection.dialect):
-        # COPY into a temporary copy of the table, then one INSERT ... ON CONFLICT from it.
-        preparer = literal_dialect(connection.dialect).identifier_preparer
-        stage = f"pl_stage_{uuid.uuid4().hex[:12]}"
-        # The frame's columns only, with the table's types and no constraints or defaults.
-        columns = ", ".join(preparer.quote(c) for c in frame.columns)
-        run_sql(
-            connection,
-            f"CREATE TEMPORARY TABLE {preparer.quote(stage)} ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {preparer.format_table(table)} WITH NO DATA",
-        )
-        staged = Table(stage, MetaData(), *[Column(c, table.c[c].type) for c in frame.columns])
-        copy_in(connection, staged, frame, chunk)
-        target = Table(
-            table.name,
-            MetaData(),
-            *[Column(c, table.c[c].type) for c in frame.columns],
-            schema=table.schema,
-        )
-        source = select(*[staged.c[c] for c in frame.columns])
-        connection.execute(upsert_statement(target, keys, connection.dialect, source))
-        return
-    bound = _binding_table(table, frame)
-    stmt = upsert_statement(bound, keys, connection.dialect)
-    merge = connection.dialect.name not in {"postgresql", "sqlite", "mysql", "mariadb"}
-    for part in _python_ready(frame, connection.dialect.name).iter_slices(chunk):
-        rows = part.to_dicts()
-        connection.execute(stmt, merge_rows(rows, frame.columns) if merge else rows)
-
-
-def _python_ready(frame: pl.DataFrame, dialect: str) -> pl.DataFrame:
-    """Values the driver takes: MySQL and SQLite store time-zone-aware timestamps as UTC."""
-    import polars as pl
-
-    changes = []
-    for name, dtype in frame.schema.items():
-        if (
-            isinstance(dtype, pl.Datetime)
-            and dtype.time_zone
-            and dialect in {"mysql", "mariadb", "sqlite"}
-        ):
-            changes.append(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None))
-        elif isinstance(dtype, (pl.Categorical, pl.Enum)):
-            changes.append(pl.col(name).cast(pl.String))
-    return frame.with_columns(changes) if changes else frame
-
-
-def _binding_table(table: Table, frame: pl.DataFrame) -> Table:
-    """``table`` with the frame's columns, typed so values bind as the frame holds them:
-    text as text (JSON text stays as written), structs and lists serialized as JSON."""
-    from sqlalchemy import JSON, Column, MetaData, String, Table
-
-    columns = []
-    for name, dtype in frame.schema.items():
-        family = dtype_family(dtype)
-        sql_type = (
-            String() if family == "string" else JSON() if family == "json" else table.c[name].type
-        )
-        columns.append(Column(name, sql_type))
-    return Table(table.name, MetaData(), *columns, schema=table.schema)

@@ -150,7 +150,8 @@ def test_computed_parameter_gets_its_value_in_a_run(make_notebook: MakeNotebook)
 def test_parameters_cell_with_syntax_error(make_notebook: MakeNotebook) -> None:
     path = make_notebook(("x = (", ["parameters"]))
     with pytest.raises(
-        PipelineDefinitionError, match=r"parameters cell \(nb.ipynb, cell 1\), line 1"
+        PipelineDefinitionError,
+        match=r"nb.ipynb, cell 1: syntax error in the parameters cell, line 1",
     ):
         Pipeline.from_notebook(path)
 
@@ -191,7 +192,9 @@ def test_bad_header_names_the_cell(make_notebook: MakeNotebook) -> None:
 
 def test_syntax_error_in_ordinary_cell(make_notebook: MakeNotebook) -> None:
     path = make_notebook("x = 1", "def broken(:\n    pass")
-    with pytest.raises(PipelineDefinitionError, match=r"nb.ipynb: syntax error in cell 2, line 1"):
+    with pytest.raises(
+        PipelineDefinitionError, match=r"nb.ipynb, cell 2: syntax error in this cell, line 1"
+    ):
         Pipeline.from_notebook(path)
 
 

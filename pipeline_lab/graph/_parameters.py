@@ -65,13 +65,13 @@ def untagged_parameters(pipeline: Pipeline) -> tuple[Issue, frozenset[str]] | No
     if failing:
         message = (
             f"sets {shown} like a parameters cell, but is not tagged '{PARAMETERS_TAG}', so "
-            f"they are not pipeline parameters: {', '.join(failing)}"
+            f"{_not_parameters(read)}: {', '.join(failing)}"
         )
     else:
         message = (
             f"sets {shown} like a parameters cell, but is not tagged '{PARAMETERS_TAG}': "
-            f"nodes read them ({', '.join(working)}), but they are not pipeline parameters, "
-            "so -p cannot set them"
+            f"nodes read {'it' if len(read) == 1 else 'them'} ({', '.join(working)}), but "
+            f"{_not_parameters(read)} and -p cannot set {'it' if len(read) == 1 else 'them'}"
         )
     hint = f"tag cell {cell.number} '{PARAMETERS_TAG}': {TAG_HOW}"
     issue = Issue("untagged-parameters", message, None, hint, severity, cell=cell.number)
@@ -111,6 +111,12 @@ def _parameter_reads(node: Node) -> tuple[set[str], set[str], set[str]]:
         return set(), set(), set()
     bare = set(analysis.reads) if node.code is not None and node.inputs is None else set()
     return set(analysis.param_attributes), references, bare
+
+
+def _not_parameters(names: set[str]) -> str:
+    return (
+        "it is not a pipeline parameter" if len(names) == 1 else "they are not pipeline parameters"
+    )
 
 
 def _and(names: list[str]) -> str:

@@ -75,7 +75,10 @@ CASES = [
     pytest.param(
         ["%load_ext pipeline_lab", "top_n: int = 3", "%%pipeline n\ntop_n * 2"],
         [("untagged-parameters", None, 2, "warning")],
-        ["sets top_n like a parameters cell", "-p cannot set them"],
+        [
+            "sets top_n like a parameters cell",
+            "it is not a pipeline parameter and -p cannot set it",
+        ],
         ["tag cell 2 'parameters'"],
         id="untagged-parameters-cell-read-as-bare-names",
     ),

@@ -386,9 +386,7 @@ BAD_FILES = [
     pytest.param(None, "does not exist", id="missing"),
     pytest.param("just text", "not valid notebook JSON", id="not-json"),
     pytest.param(json.dumps({"cells": [7], "nbformat": 4}), "is damaged: cell 1", id="damaged"),
-    pytest.param(
-        (NOTEBOOKS / "nbformat3.ipynb").read_text(), "is an nbformat 3 notebook", id="nbformat-3"
-    ),
+    pytest.param(NOTEBOOKS / "nbformat3.ipynb", "is an nbformat 3 notebook", id="nbformat-3"),
 ]
 
 
@@ -397,7 +395,7 @@ BAD_FILES = [
 def test_json_for_a_notebook_that_cannot_be_read(tmp_path, capsys, content, message, command):
     path = tmp_path / "bad.ipynb"
     if content is not None:
-        path.write_text(content)
+        path.write_text(content.read_text() if isinstance(content, Path) else content)
     assert main([command, str(path), "--json"]) == 2  # as without --json
     captured = capsys.readouterr()
     data = json.loads(captured.out)

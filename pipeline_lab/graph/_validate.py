@@ -71,7 +71,8 @@ def validate(pipeline: Pipeline, known: Iterable[str] | None = None) -> list[Iss
         issues.append(
             Issue(
                 "no-nodes",
-                f"pipeline '{pipeline.name}' has no nodes (no %%pipeline cells): a run would do nothing",
+                f"pipeline '{pipeline.name}' has no nodes (no %%pipeline cells): a run would "
+                "do nothing",
                 None,
                 "make a cell a node: start it with '%%pipeline NAME' (in the Python API, "
                 "pipeline.add(Node(...)))",

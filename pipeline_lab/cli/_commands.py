@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline_lab.cli._notebooks import load_notebook
 from pipeline_lab.engine import plural
-from pipeline_lab.errors import PipelineDefinitionError
+from pipeline_lab.errors import PipelineDefinitionError, PipelineLabError, describe
+from pipeline_lab.graph import InvalidPipeline, Issue
 
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Command] = {}
@@ -190,15 +191,16 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 def run_command(args: argparse.Namespace) -> int:
     from pipeline_lab.cli._run import run_notebook
 
-    return run_notebook(
-        args.notebook,
-        parse_params(args.param),
-        executor=args.executor,
-        only=args.only,
-        from_=args.from_,
-        as_json=args.json,
-        streaming=args.streaming,
-    )
+    with _json_on_failure(args, _run_failure):
+        return run_notebook(
+            args.notebook,
+            parse_params(args.param),
+            executor=args.executor,
+            only=args.only,
+            from_=args.from_,
+            as_json=args.json,
+            streaming=args.streaming,
+        )
 
 
 @command("runs")
@@ -261,9 +263,13 @@ def sources_command(args: argparse.Namespace) -> int:
 
 @command("validate")
 def validate_command(args: argparse.Namespace) -> int:
-    pipeline, notices = load_notebook(args.notebook)
-    issues = pipeline.validate()
+    from pipeline_lab.cli._notebooks import read_pipeline
+
+    with _json_on_failure(args, _validate_failure):
+        pipeline, notices = read_pipeline(args.notebook)
+        issues = _in_notebook_order(pipeline.validate())
     errors = [i for i in issues if i.severity == "error"]
+    warnings = [i for i in issues if i.severity == "warning"]
     if args.json:
         print(
             json.dumps(
@@ -280,7 +286,7 @@ def validate_command(args: argparse.Namespace) -> int:
         return 1 if errors else 0
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
-    if not issues:
+    if not errors:
         print(
             f"pipeline '{pipeline.name}' is valid: {plural(len(pipeline.nodes), 'node')}, "
             f"{plural(len(pipeline.params), 'parameter')}, "
@@ -288,11 +294,66 @@ def validate_command(args: argparse.Namespace) -> int:
             f"{plural(len(pipeline.reports), 'report cell')}"
         )
         print("order: " + " -> ".join(pipeline.order()))
-        return 0
-    print(f"pipeline '{pipeline.name}' has {len(errors)} error(s):")
+        if warnings:
+            print(f"{plural(len(warnings), 'warning')}:")
+    else:
+        also = f" and {plural(len(warnings), 'warning')}" if warnings else ""
+        print(f"pipeline '{pipeline.name}' has {plural(len(errors), 'error')}{also}:")
     for issue in issues:
         print(f"  - {issue}")
     return 1 if errors else 0
+
+
+@contextlib.contextmanager
+def _json_on_failure(
+    args: argparse.Namespace, shape: Callable[[Path, Exception], dict[str, Any]]
+) -> Iterator[None]:
+    """With ``--json``, a failure still prints one JSON object on stdout (then it propagates:
+    ``main`` says it on stderr and exits as it always did)."""
+    try:
+        yield
+    except Exception as exc:
+        if args.json:
+            print(json.dumps(shape(args.notebook, exc), indent=2, default=str))
+        raise
+
+
+def _in_notebook_order(issues: Iterable[Issue]) -> list[Issue]:
+    """The cells a user walks through first, then what concerns the pipeline as a whole."""
+    return sorted(issues, key=lambda i: (i.cell is None, i.cell or 0))
+
+
+def _failure(exc: Exception) -> dict[str, Any]:
+    """What went wrong, as the JSON of a command that could not do its work."""
+    return {
+        "error": exc.message if isinstance(exc, PipelineLabError) else describe(exc),
+        "error_type": type(exc).__name__,
+        "node": exc.node if isinstance(exc, PipelineLabError) else None,
+        "hint": exc.hint if isinstance(exc, PipelineLabError) else None,
+        "issues": [vars(i) for i in _in_notebook_order(exc.issues)]
+        if isinstance(exc, InvalidPipeline)
+        else [],
+    }
+
+
+def _validate_failure(notebook: Path, exc: Exception) -> dict[str, Any]:
+    return {"pipeline": notebook.stem, "valid": False, "nodes": [], "notices": [], **_failure(exc)}
+
+
+def _run_failure(notebook: Path, exc: Exception) -> dict[str, Any]:
+    """A run that never started (or crashed): ``invalid`` for a pipeline that cannot run."""
+    if isinstance(exc, PipelineDefinitionError):
+        status = "invalid"
+    else:
+        status = "error" if isinstance(exc, PipelineLabError) else "crashed"
+    return {
+        "run_id": None,
+        "pipeline": notebook.stem,
+        "status": status,
+        "nodes": {},
+        "recorded": False,
+        **_failure(exc),
+    }
 
 
 @command("demo")

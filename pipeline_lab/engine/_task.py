@@ -7,7 +7,9 @@ alone decides what happens next (retries, gates, skips) and emits the run's even
 
 from __future__ import annotations
 
+import functools
 import linecache
+import os
 import threading
 import time
 import traceback
@@ -217,10 +219,61 @@ def user_frames(exc: BaseException, filename: str) -> TracebackType | None:
 
 
 def user_traceback(exc: BaseException, filename: str) -> str:
-    """The traceback a user would see if the cell ran by itself (none of our frames)."""
+    """The traceback a user would see if the cell ran by itself: from the node's own code
+    down, with only the user's frames (none of Pipeline Lab's, of installed libraries or of
+    the standard library) and the exception's own message at the end."""
     tb = user_frames(exc, filename)
     if tb is None:
         if isinstance(exc, PipelineLabError):
             return summary(exc) + "\n"  # our own error: its message says where and what to do
         return "".join(traceback.format_exception_only(type(exc), exc))
-    return "".join(traceback.format_exception(type(exc), exc, tb))
+    shown = traceback.TracebackException(type(exc), exc, tb, compact=True)
+    if isinstance(exc, PipelineLabError):
+        # Our error wraps the foreign one once, at the boundary, and its message says it.
+        shown.__cause__ = shown.__context__ = None
+    for part in _chain(shown):
+        part.stack = traceback.StackSummary.from_list(
+            [frame for frame in part.stack if _is_users(frame.filename, filename)]
+        )
+    return "".join(shown.format())
+
+
+def _chain(shown: traceback.TracebackException) -> list[traceback.TracebackException]:
+    """``shown`` and the exceptions chained to it (causes, contexts, groups)."""
+    found: list[traceback.TracebackException] = []
+    todo = [shown]
+    while todo:
+        part = todo.pop()
+        if any(part is seen for seen in found):
+            continue
+        found.append(part)
+        todo += [p for p in (part.__cause__, part.__context__) if p is not None]
+        todo += getattr(part, "exceptions", None) or []
+    return found
+
+
+def _is_users(path: str, filename: str) -> bool:
+    """Whether a frame of ``path`` is the user's code: the node's own, a notebook cell's, or
+    a file outside Pipeline Lab, the installed packages and the standard library."""
+    if path == filename:
+        return True
+    if path.startswith("<"):  # <pipeline node x>, <notebook cell 3>; not <frozen ...>, <string>
+        return path.startswith(("<pipeline node ", "<notebook cell "))
+    real = os.path.realpath(path)
+    return not any(real == root or real.startswith(root + os.sep) for root in _library_roots())
+
+
+@functools.cache
+def _library_roots() -> tuple[str, ...]:
+    """Folders whose code is not the user's: Pipeline Lab, site-packages, the stdlib."""
+    import site
+    import sysconfig
+
+    import pipeline_lab
+
+    paths = sysconfig.get_paths()
+    roots = [os.path.dirname(pipeline_lab.__file__)]
+    roots += [paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths]
+    roots += site.getsitepackages() if hasattr(site, "getsitepackages") else []
+    roots.append(site.getusersitepackages())
+    return tuple(dict.fromkeys(os.path.realpath(root) for root in roots if root))

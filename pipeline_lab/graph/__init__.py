@@ -12,7 +12,7 @@ from pipeline_lab.graph._extensions import (
 from pipeline_lab.graph._frozen import FrozenMapping
 from pipeline_lab.graph._header import USAGE as HEADER_USAGE
 from pipeline_lab.graph._header import CellHeader, cell_source, format_header, parse_header
-from pipeline_lab.graph._issue import Issue
+from pipeline_lab.graph._issue import InvalidPipeline, Issue
 from pipeline_lab.graph._node import Node, RetryPolicy
 from pipeline_lab.graph._notebook import notebook_parameters, read_notebook, write_notebook
 from pipeline_lab.graph._patch import (
@@ -37,6 +37,7 @@ __all__ = [
     "ComponentCatalog",
     "FrozenMapping",
     "InsertCell",
+    "InvalidPipeline",
     "Issue",
     "Node",
     "NodeLinter",

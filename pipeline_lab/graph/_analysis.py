@@ -11,6 +11,8 @@ from pipeline_lab.errors import PipelineDefinitionError
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 PARAMS_NAME = "params"
+PARAMETERS_TAG = "parameters"
+"""The cell tag (papermill's) that makes a notebook cell the pipeline's parameters cell."""
 
 
 @dataclass(frozen=True)

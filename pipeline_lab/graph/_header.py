@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass
 
 from pipeline_lab.errors import PipelineDefinitionError
-from pipeline_lab.graph._node import Node, RetryPolicy
+from pipeline_lab.graph._node import Node, RetryPolicy, policy_problems
 from pipeline_lab.graph._yaml import dump_yaml, load_yaml
 
 CELL_MAGIC = "%%pipeline"
@@ -110,21 +110,17 @@ def parse_header(line: str, body: str) -> CellHeader:
         ) from None
     if not argv:
         raise PipelineDefinitionError(f"{CELL_MAGIC} needs a node name", hint=USAGE)
-    args = _PARSER.parse_args(argv)
-    if args.retries < 0:
-        raise PipelineDefinitionError("--retries must be >= 0", node=args.name)
-    if args.retry_delay < 0:
-        raise PipelineDefinitionError("--retry-delay must be >= 0 seconds", node=args.name)
-    if args.retry_backoff < 1:
-        raise PipelineDefinitionError(
-            "--retry-backoff must be >= 1",
-            node=args.name,
-            hint="1 waits the same before every retry; 2 doubles the wait each time",
-        )
-    if args.retry_max_delay < 0:
-        raise PipelineDefinitionError("--retry-max-delay must be >= 0 seconds", node=args.name)
-    if args.timeout is not None and args.timeout <= 0:
-        raise PipelineDefinitionError("--timeout must be > 0 seconds", node=args.name)
+    args = _PARSER.parse_args(_numbers_as_values(argv))
+    retry = RetryPolicy(
+        retries=args.retries,
+        delay=args.retry_delay,
+        factor=args.retry_backoff,
+        cap=args.retry_max_delay,
+    )
+    problems = policy_problems(retry, args.timeout)
+    if problems:
+        message, hint = problems[0]
+        raise PipelineDefinitionError(message, node=args.name, hint=hint)
     params: dict[str, object] = {}
     code: str | None = body
     if args.component:
@@ -137,17 +133,44 @@ def parse_header(line: str, body: str) -> CellHeader:
         params=params,
         inputs=tuple(args.inputs) if args.inputs is not None else None,
         checks=tuple(args.check),
-        retry=RetryPolicy(
-            retries=args.retries,
-            delay=args.retry_delay,
-            factor=args.retry_backoff,
-            cap=args.retry_max_delay,
-        ),
+        retry=retry,
         timeout=args.timeout,
         cache=args.cache,
         tags=tuple(args.tags),
     )
     return CellHeader(node=node, run=not args.no_run)
+
+
+_NUMBER_OPTIONS = frozenset(
+    ("--retries", "--retry-delay", "--retry-backoff", "--retry-max-delay", "--timeout")
+)
+
+
+def _numbers_as_values(argv: list[str]) -> list[str]:
+    """``--timeout -1e3`` as ``--timeout=-1e3``: argparse takes only plain negative numbers
+    (``-1``, ``-.5``) for values, and would say a value is missing instead of what is wrong."""
+    joined: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token in _NUMBER_OPTIONS:
+            value = next(tokens, None)
+            if value is not None and value.startswith("-") and _is_number(value):
+                joined.append(f"{token}={value}")
+                continue
+            joined.append(token)
+            if value is not None:
+                joined.append(value)
+            continue
+        joined.append(token)
+    return joined
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def format_header(node: Node, *, run: bool = True) -> str:
@@ -211,10 +234,31 @@ def _component_params(body: str, name: str) -> dict[str, object]:
         data = load_yaml(body) or {}
     except yaml.YAMLError as exc:
         raise PipelineDefinitionError(
-            f"the component parameters are not valid YAML: {exc}", node=name
+            f"the component parameters are not valid YAML{_yaml_where(exc)}: {_yaml_problem(exc)}",
+            node=name,
+            hint="write one 'name: value' per line, and quote a value that holds ': ', "
+            "' #', or starts with [, {, *, & or !",
         ) from None
     if not isinstance(data, dict):
         raise PipelineDefinitionError(
-            "the body of a --component cell must be a YAML mapping of parameters", node=name
+            "the body of a --component cell must be a YAML mapping of parameters, not a "
+            f"{'list' if isinstance(data, list) else type(data).__name__}",
+            node=name,
+            hint="one 'name: value' per line, e.g. 'input: orders' (see %pipeline components)",
         )
     return data
+
+
+def _yaml_where(exc: Exception) -> str:
+    """`` (line 3, column 5)``: where in the cell (its header is line 1) the YAML breaks."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return ""
+    return f" (line {mark.line + 2}, column {mark.column + 1})"
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """PyYAML's words for the problem, without its own ``in "<unicode string>"`` marks."""
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    text = ", ".join(p for p in parts if p)
+    return text or str(exc).splitlines()[0]

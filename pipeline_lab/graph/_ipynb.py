@@ -110,16 +110,7 @@ class NotebookFile:
                 f"'{path}' is not a Jupyter notebook (not valid notebook JSON: {exc})",
                 hint="pass a .ipynb file saved by Jupyter",
             ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-            raise PipelineDefinitionError(
-                f"'{path}' is not a Jupyter notebook (no 'cells' list)",
-                hint="pass a .ipynb file saved by Jupyter",
-            )
-        if data.get("nbformat", 4) < 4:
-            raise PipelineDefinitionError(
-                f"'{path}' is an nbformat {data.get('nbformat')} notebook; version 4 is needed",
-                hint=f"convert it: jupyter nbconvert --to notebook --nbformat 4 {path}",
-            )
+        _check_notebook(path, data)
         return cls(path, data, text)
 
     @property
@@ -190,6 +181,69 @@ class NotebookFile:
         write_atomically(self.path, text)
         self.text = text
         return True
+
+
+SUPPORTED_NBFORMAT = 4
+
+
+def _check_notebook(path: Path, data: Any) -> None:
+    """Refuse what is not an nbformat 4 notebook, saying what it is instead."""
+    saved = "pass a .ipynb file saved by Jupyter"
+    if not isinstance(data, dict):
+        raise PipelineDefinitionError(
+            f"'{path}' is not a Jupyter notebook (no 'cells' list: it holds a JSON "
+            f"{_json_type(data)}, not an object)",
+            hint=saved,
+        )
+    version = data.get("nbformat", SUPPORTED_NBFORMAT)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise PipelineDefinitionError(
+            f"'{path}' has \"nbformat\": {json.dumps(version)}, which is not a version number "
+            f'(Jupyter writes "nbformat": {SUPPORTED_NBFORMAT})',
+            hint=f'write "nbformat": {SUPPORTED_NBFORMAT} (a number, without quotes), or '
+            "open the notebook in JupyterLab and save it again",
+        )
+    if version < SUPPORTED_NBFORMAT:  # nbformat 3 and older keep cells in "worksheets"
+        convert = path.with_name(f"{path.stem}_v4.ipynb").name
+        raise PipelineDefinitionError(
+            f"'{path}' is an nbformat {version} notebook (from IPython before 2015); "
+            f"Pipeline Lab reads nbformat {SUPPORTED_NBFORMAT}",
+            hint=f"convert it: jupyter nbconvert --to notebook --nbformat {SUPPORTED_NBFORMAT} "
+            f"--output {convert} {path} (or open it in JupyterLab and save it)",
+        )
+    if version > SUPPORTED_NBFORMAT:
+        raise PipelineDefinitionError(
+            f"'{path}' is an nbformat {version} notebook; Pipeline Lab reads nbformat "
+            f"{SUPPORTED_NBFORMAT}",
+            hint="save it as nbformat 4 (jupyter nbconvert --to notebook --nbformat 4), or "
+            "upgrade Pipeline Lab",
+        )
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        raise PipelineDefinitionError(
+            f"'{path}' is not a Jupyter notebook (no 'cells' list)", hint=saved
+        )
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict):
+            raise PipelineDefinitionError(
+                f"'{path}' is damaged: cell {index + 1} is a JSON {_json_type(cell)} "
+                f"({json.dumps(cell)[:40]}), not a cell object",
+                hint="restore the file from version control or a backup; each entry of "
+                '"cells" is an object with "cell_type", "metadata" and "source"',
+            )
+
+
+def _json_type(value: Any) -> str:
+    """What JSON calls the type of ``value`` (as ``json.loads`` made it)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else type(value).__name__
 
 
 def write_atomically(path: Path, text: str, *, create: bool = False) -> None:

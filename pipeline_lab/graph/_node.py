@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,6 +27,50 @@ class RetryPolicy:
     delay: float = 1.0
     factor: float = 2.0
     cap: float = 60.0
+
+
+def policy_problems(retry: RetryPolicy, timeout: float | None) -> list[tuple[str, str]]:
+    """What is wrong with a node's retry policy and timeout: ``(message, hint)`` pairs, in
+    the words of the ``%%pipeline`` options (a run would fail on these, or wait forever)."""
+    problems: list[tuple[str, str]] = []
+    retries = retry.retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        problems.append(
+            (
+                f"--retries must be >= 0 (a whole number), got {retries!r}",
+                "0 runs the node once; N retries a failed node up to N times",
+            )
+        )
+    checks: list[tuple[str, float | None, float, bool, str]] = [
+        ("--retry-delay", retry.delay, 0.0, False, "e.g. --retry-delay 1 (seconds)"),
+        (
+            "--retry-backoff",
+            retry.factor,
+            1.0,
+            False,
+            "1 waits the same before every retry; 2 doubles the wait each time",
+        ),
+        ("--retry-max-delay", retry.cap, 0.0, False, "e.g. --retry-max-delay 60 (seconds)"),
+    ]
+    if timeout is not None:
+        checks.append(
+            ("--timeout", timeout, 0.0, True, "e.g. --timeout 600; leave it out for no time limit")
+        )
+    for option, value, low, strict, hint in checks:
+        problem = _number_problem(option, value, low, strict=strict)
+        if problem:
+            problems.append((problem, hint))
+    return problems
+
+
+def _number_problem(option: str, value: object, low: float, *, strict: bool) -> str | None:
+    bound = f"{'>' if strict else '>='} {low:g}"
+    unit = "" if option == "--retry-backoff" else " seconds"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return f"{option} must be a finite number {bound}{unit}, got {value}"
+    if value < low or (strict and value == low):
+        return f"{option} must be {bound}{unit}, got {value:g}"
+    return None
 
 
 @dataclass(frozen=True)

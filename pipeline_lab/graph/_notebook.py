@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_lab.errors import PipelineDefinitionError, PipelineLabWarning
+from pipeline_lab.graph._analysis import PARAMETERS_TAG
 from pipeline_lab.graph._header import CELL_MAGIC, cell_source, parse_header
 from pipeline_lab.graph._ipynb import (
     CELL_ID,
@@ -22,10 +23,10 @@ from pipeline_lab.graph._ipynb import (
     source_text,
     write_atomically,
 )
+from pipeline_lab.graph._issue import InvalidPipeline, Issue
 from pipeline_lab.graph._node import Node
 from pipeline_lab.graph._pipeline import Cell, Pipeline
 
-PARAMETERS_TAG = "parameters"
 # Line magics that only matter in a live kernel; a headless run skips them silently.
 _SILENT_MAGICS = re.compile(
     r"^%(load_ext|reload_ext|pipeline|matplotlib|config|autoreload|aimport|precision|pprint)\b"
@@ -33,46 +34,105 @@ _SILENT_MAGICS = re.compile(
 _MAGIC_LINE = re.compile(r"^(\s*)(%|!)")
 
 
-def read_notebook(path: str | Path) -> Pipeline:
-    """Build the pipeline a notebook defines (cell roles: README, "The notebook is the pipeline")."""
+def read_notebook(path: str | Path, *, strict: bool = True) -> Pipeline:
+    """Build the pipeline a notebook defines (cell roles: README, "The notebook is the pipeline").
+
+    A cell that cannot be read (a bad ``%%pipeline`` line, YAML that does not parse, a
+    syntax error) raises a ``PipelineDefinitionError`` naming every such cell. With
+    ``strict=False`` they become issues that the pipeline's :meth:`~Pipeline.validate`
+    reports with its other problems, so one bad cell hides nothing. A file that is not a
+    notebook raises either way.
+    """
     path = Path(path)
     cells = _load_cells(path)
     pipeline = Pipeline(path.stem)
     ordinary: list[Cell] = []
+    problems = pipeline.cell_issues
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
         source = source_text(cell)
         if not source.strip():
             continue
-        where = f"{path.name}, cell {index + 1}"
+        number = index + 1
+        where = f"{path.name}, cell {number}"
         cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
         if PARAMETERS_TAG in cell_metadata(cell).get("tags", []):
-            _read_parameters(pipeline, _strip_magics(source, where), where)
+            try:
+                _read_parameters(pipeline, _strip_magics(source, where))
+            except PipelineDefinitionError as exc:
+                problems.append(_issue("syntax", exc, number, subject=PARAMETERS_TAG))
         elif source.lstrip().startswith(CELL_MAGIC):
-            node = _read_node(source.lstrip(), where)
+            try:
+                node = _read_node(source.lstrip())
+            except PipelineDefinitionError as exc:
+                name = exc.node or _header_name(source.lstrip())
+                problems.append(_issue("bad-cell", exc, number, node=name))
+                continue
             position = _position(pipeline, cell, where)
             if node.name in pipeline.nodes:
                 pipeline.duplicates.append(node.name)
             pipeline.add(replace(node, cell_id=cell_id, position=position))
+            pipeline.node_cells[node.name] = number
         elif source.lstrip().startswith("%%"):
             magic = source.lstrip().split(None, 1)[0]
             _notice(pipeline, f"{where}: skipped in headless runs (cell magic {magic})")
         else:
             code = _strip_magics(source, where, pipeline)
-            if _has_python(source):
-                ordinary.append(Cell(code=code, index=index, cell_id=cell_id))
+            if not _has_python(source):
+                continue
+            plain = Cell(code=code, index=index, cell_id=cell_id)
+            try:
+                plain.analysis  # noqa: B018
+            except PipelineDefinitionError as exc:
+                problems.append(_issue("syntax", exc, number))
+                continue
+            ordinary.append(plain)
+    if strict and problems:
+        raise _unreadable(path, problems)
     # A cell that reads what a report cell made (``fig`` of ``fig = plot(orders)``) is a report too.
     report_names = set(pipeline.nodes)
     for plain in ordinary:
-        try:
-            is_report = bool(plain.analysis.reads & report_names)
-        except PipelineDefinitionError as exc:
-            raise PipelineDefinitionError(f"{path.name}: {exc.message}", hint=exc.hint) from None
+        is_report = bool(plain.analysis.reads & report_names)
         if is_report:
             report_names |= plain.analysis.assigns
         (pipeline.reports if is_report else pipeline.setup).append(plain)
     return pipeline
+
+
+def _issue(
+    code: str,
+    error: PipelineDefinitionError,
+    cell: int,
+    *,
+    node: str | None = None,
+    subject: str | None = None,
+) -> Issue:
+    return Issue(code, error.message, node, error.hint, subject=subject, cell=cell)
+
+
+def _header_name(source: str) -> str | None:
+    """The node name of a ``%%pipeline`` line that does not parse, if it has one."""
+    words = source.partition("\n")[0][len(CELL_MAGIC) :].split()
+    return words[0] if words and words[0].isidentifier() else None
+
+
+def _unreadable(path: Path, issues: list[Issue]) -> InvalidPipeline:
+    """One error for the cells of ``path`` that cannot be read, each with its cell number."""
+    if len(issues) == 1:
+        (issue,) = issues
+        return InvalidPipeline(
+            f"{path.name}, cell {issue.cell}: {issue.message}",
+            issues,
+            node=issue.node,
+            hint=issue.hint,
+        )
+    lines = "\n".join(f"  - {issue}" for issue in issues)
+    return InvalidPipeline(
+        f"{path.name}: {len(issues)} cells cannot be read:\n{lines}",
+        issues,
+        hint=f"fix them; 'pipeline-lab validate {path.name}' lists every problem of the pipeline",
+    )
 
 
 def _has_python(source: str) -> bool:
@@ -88,7 +148,10 @@ def notebook_parameters(path: str | Path) -> tuple[dict[str, Any], str | None]:
             "tags", []
         ):
             where = f"{Path(path).name}, cell {index + 1}"
-            _read_parameters(pipeline, _strip_magics(source_text(cell), where), where)
+            try:
+                _read_parameters(pipeline, _strip_magics(source_text(cell), where))
+            except PipelineDefinitionError as exc:
+                raise PipelineDefinitionError(f"{where}: {exc.message}", hint=exc.hint) from None
     return pipeline.params, pipeline.param_code
 
 
@@ -139,12 +202,13 @@ def _strip_magics(source: str, where: str, pipeline: Pipeline | None = None) -> 
     return "\n".join(lines)
 
 
-def _read_parameters(pipeline: Pipeline, code: str, where: str) -> None:
+def _read_parameters(pipeline: Pipeline, code: str) -> None:
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
         raise PipelineDefinitionError(
-            f"syntax error in the parameters cell ({where}), line {exc.lineno}: {exc.msg}"
+            f"syntax error in the parameters cell, line {exc.lineno}: {exc.msg}",
+            hint="the parameters cell holds plain assignments, e.g. orders_csv = 'data/orders.csv'",
         ) from None
     pipeline.param_code = code
     for stmt in tree.body:
@@ -158,15 +222,9 @@ def _read_parameters(pipeline: Pipeline, code: str, where: str) -> None:
                     pipeline.params[target.id] = None  # computed when the cell runs
 
 
-def _read_node(source: str, where: str) -> Node:
+def _read_node(source: str) -> Node:
     header, _, body = source.partition("\n")
-    line = header[len(CELL_MAGIC) :]
-    try:
-        return parse_header(line, body).node
-    except PipelineDefinitionError as exc:
-        raise PipelineDefinitionError(
-            f"{where}: {exc.message}", node=exc.node, hint=exc.hint
-        ) from None
+    return parse_header(header[len(CELL_MAGIC) :], body).node
 
 
 def write_notebook(pipeline: Pipeline, path: str | Path) -> Path:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph._analysis import CellAnalysis, analyze_cell
+from pipeline_lab.graph._issue import InvalidPipeline, Issue
 from pipeline_lab.graph._node import Node
-from pipeline_lab.graph._validate import Issue, validate
+from pipeline_lab.graph._validate import validate
 from pipeline_lab.registry import generation as registry_generation
 from pipeline_lab.suggest import did_you_mean
 
@@ -41,7 +42,7 @@ class Cell:
 
     @cached_property
     def analysis(self) -> CellAnalysis:
-        return analyze_cell(self.code, where=f"cell {self.number}")
+        return analyze_cell(self.code, where="this cell")
 
 
 class Pipeline:
@@ -75,6 +76,11 @@ class Pipeline:
         self._valid: tuple[object, ...] | None = None
         self.duplicates: list[str] = []
         self.notices: list[str] = []
+        self.cell_issues: list[Issue] = []
+        """Cells of its notebook that could not be read (``read_notebook(path, strict=False)``);
+        :meth:`validate` reports them with every other problem."""
+        self.node_cells: dict[str, int] = {}
+        """The notebook cell of each node read from a notebook, numbered from 1."""
         self._deps: dict[str, tuple[str, ...]] | None = None
         self._dependents: dict[str, tuple[str, ...]] | None = None
         self._order: tuple[str, ...] | None = None
@@ -124,6 +130,8 @@ class Pipeline:
         )
         other._nodes.update(self._nodes)
         other.duplicates = list(self.duplicates)
+        other.cell_issues = list(self.cell_issues)
+        other.node_cells = dict(self.node_cells)
         # What was worked out about these nodes holds for the copy (a run copies every time).
         other._deps, other._dependents = self._deps, self._dependents
         other._order, other._valid = self._order, self._valid
@@ -175,12 +183,13 @@ class Pipeline:
     def _dependency_map(self) -> dict[str, tuple[str, ...]]:
         position = {n: i for i, n in enumerate(self._nodes)}
         deps: dict[str, tuple[str, ...]] = {}
+        outside = self.setup_names()  # the parameters and what setup cells bind
         for name, node in self._nodes.items():
             try:
                 wanted = node.candidate_inputs()
             except PipelineDefinitionError:
                 wanted = frozenset()
-            if name in self.params:
+            if name in outside:
                 wanted = wanted - {name}  # reported as a name clash, not as a cycle on itself
             deps[name] = tuple(
                 sorted((n for n in wanted if n in position), key=position.__getitem__)
@@ -258,8 +267,8 @@ class Pipeline:
         errors = [i for i in self.validate(known) if i.severity == "error"]
         if errors:
             lines = "\n".join(f"  - {issue}" for issue in errors)
-            raise PipelineDefinitionError(
-                f"pipeline '{self.name}' has {len(errors)} problem(s):\n{lines}"
+            raise InvalidPipeline(
+                f"pipeline '{self.name}' has {len(errors)} problem(s):\n{lines}", errors
             )
         self._valid = state
 
@@ -282,6 +291,7 @@ class Pipeline:
             tuple(self.setup),
             tuple(self.reports),
             tuple(self.duplicates),
+            tuple(self.cell_issues),
             registry_generation(),
             None if known is None else frozenset(known),
         )

@@ -63,6 +63,13 @@ def judge_check(
     expr = _parse(check, node)
     df = to_polars(frame)
     missing = [c for c in expr.meta.root_names() if c not in df.columns]
+    if missing and not df.columns:
+        raise QualityGateError(
+            f"check {check!r} checked 0 rows: the output is an empty frame, without even "
+            f"the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+            node=node,
+            hint="the node returned an empty frame: look at its code and its inputs",
+        )
     if missing:
         raise QualityGateError(
             f"check {check!r} names column(s) the output does not have: {', '.join(missing)}",
@@ -80,6 +87,14 @@ def judge_check(
         raise QualityGateError(
             f"check {check!r} could not be evaluated: {exc}", node=node
         ) from None
+    if ok.dtype == pl.Boolean and df.height == 0 and len(ok) != 0:
+        raise QualityGateError(
+            f"check {check!r} checked 0 rows: the output is empty, and the check gives one "
+            "value for the whole output, not one per row",
+            node=node,
+            hint="a --check is tested on each row, so it cannot ask for rows; to fail on an "
+            f"empty output, raise in the node (e.g. assert len({node}) > 0)",
+        )
     if ok.dtype != pl.Boolean or len(ok) != df.height:
         raise QualityGateError(
             f"check {check!r} is not a condition (it gives {ok.dtype}, not one boolean per row)",
@@ -138,12 +153,17 @@ class ChecksGate:
         if not node.checks:
             return None
         if not is_frame(outcome.output):
+            returned = (
+                "produced no output (None)"
+                if outcome.output is None
+                else f"returned {type(outcome.output).__name__}"
+            )
             return Verdict(
                 error=QualityGateError(
-                    "--check needs a frame output, but the node returned "
-                    f"{type(outcome.output).__name__}",
+                    f"--check needs a frame output, but the node {returned}",
                     node=node.name,
-                    hint="make the cell's last expression (or its NAME variable) a DataFrame",
+                    hint=f"make the cell's last expression (or its variable '{node.name}') a "
+                    "DataFrame",
                 )
             )
         results: list[CheckResult] = []

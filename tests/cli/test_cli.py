@@ -343,3 +343,95 @@ def test_executor_choices_come_from_the_registry_with_plug_ins(tmp_path: Path) -
     )
     assert done.returncode == 0, done.stderr
     assert "acme runs one" in done.stdout
+
+
+# -- what validate and --json say about a notebook that cannot run -------------------------------
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "data" / "notebooks"
+
+
+def test_validate_lists_every_mistake_of_a_notebook_by_cell(capsys):
+    assert main(["validate", str(NOTEBOOKS / "mistakes.ipynb")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "pipeline 'mistakes' has 3 errors:"
+    assert lines[1].startswith("  - error: cell 2: sets min_amount like a parameters cell")
+    assert "big uses :min_amount" in lines[1] and "tag cell 2 'parameters'" in lines[1]
+    assert lines[2].startswith("  - error: node 'orders' (cell 5): produces no output")
+    assert "rename 'df' to 'orders'" in lines[2]
+    assert lines[3].startswith("  - error: node 'few' (cell 7): the component parameters are")
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [pytest.param("validate", 1, id="validate"), pytest.param("run", 2, id="run")],
+)
+def test_json_issues_carry_their_cells_and_a_yaml_error_hides_nothing(capsys, command, code):
+    assert main([command, str(NOTEBOOKS / "mistakes.ipynb"), "--json"]) == code
+    data = json.loads(capsys.readouterr().out)
+    found = [(i["code"], i["node"], i["cell"]) for i in data["issues"]]
+    assert found == [
+        ("untagged-parameters", None, 2),
+        ("no-output", "orders", 5),
+        ("bad-cell", "few", 7),
+    ]
+    if command == "run":
+        assert (data["status"], data["run_id"], data["error_type"]) == (
+            "invalid",
+            None,
+            "InvalidPipeline",
+        )
+
+
+BAD_FILES = [
+    pytest.param(None, "does not exist", id="missing"),
+    pytest.param("just text", "not valid notebook JSON", id="not-json"),
+    pytest.param(json.dumps({"cells": [7], "nbformat": 4}), "is damaged: cell 1", id="damaged"),
+    pytest.param(NOTEBOOKS / "nbformat3.ipynb", "is an nbformat 3 notebook", id="nbformat-3"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_FILES)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_json_for_a_notebook_that_cannot_be_read(tmp_path, capsys, content, message, command):
+    path = tmp_path / "bad.ipynb"
+    if content is not None:
+        path.write_text(content.read_text() if isinstance(content, Path) else content)
+    assert main([command, str(path), "--json"]) == 2  # as without --json
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert message in data["error"] and data["hint"] and data["pipeline"] == "bad"
+    assert data.get("valid", data.get("status")) in (False, "invalid")
+    assert message in captured.err and "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("cells", "args", "error"),
+    [
+        pytest.param(["print('no nodes here')"], [], "has no nodes", id="no-pipeline-cells"),
+        pytest.param(
+            [("parameters", "n = 1"), "%%pipeline a\nn"], ["-p", "n=x"], "expects", id="bad-p"
+        ),
+        pytest.param(
+            [("parameters", "n = 1"), "%%pipeline a\nn"], ["-p", "m=2"], "unknown", id="unknown-p"
+        ),
+    ],
+)
+def test_run_json_for_a_run_that_cannot_start(write_notebook, capsys, cells, args, error):
+    nb = write_notebook(*cells)
+    assert main(["run", str(nb), *args, "--json"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "invalid" and error in data["error"]
+    assert data["nodes"] == {} and data["recorded"] is False
+
+
+def test_a_node_without_output_is_noted_in_the_run_and_in_validate(
+    write_notebook, capsys, tmp_path
+):
+    out = tmp_path / "out.txt"
+    nb = write_notebook(f"%%pipeline save\nopen({str(out)!r}, 'w').write('x')\nsaved = True")
+    assert main(["run", str(nb)]) == 0
+    assert "note: node 'save' (cell 1): produces no output" in capsys.readouterr().out
+    assert main(["validate", str(nb)]) == 0
+    out_text = capsys.readouterr().out
+    assert "is valid" in out_text and "1 warning:" in out_text
+    assert "warning: node 'save' (cell 1): produces no output" in out_text

@@ -135,6 +135,29 @@ def test_the_kind_comes_from_the_url(url: str, kind: str) -> None:
     assert (config.kind, config.url, config.name) == (kind, url, "src")
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        pytest.param(
+            "postgresql://etl@db:54x2/shop", "its port '54x2' is not a number", id="letters"
+        ),
+        pytest.param("mysql+pymysql://root@127.0.0.1:/test", "its port is empty", id="empty"),
+        pytest.param(
+            "postgresql+psycopg://etl@db:99999/shop", "port 99999 is out of range", id="too-big"
+        ),
+        pytest.param("https://api.example.com:abc/items", "its port 'abc'", id="http"),
+        pytest.param("postgresql://etl@[::1:5432/shop", "IPv6 host is not closed", id="ipv6"),
+        pytest.param("postgresql://me:s3cret@db:5x/shop", "its port '5x'", id="with-password"),
+    ],
+)
+def test_a_malformed_url_is_a_clear_error(url: str, message: str) -> None:
+    with pytest.raises(ConnectorError, match=message) as info:
+        pipeline_lab.read(url, table="orders")
+    assert "the URL is malformed" in info.value.message
+    assert "PORT" in (info.value.hint or "") or "brackets" in (info.value.hint or "")
+    assert "s3cret" not in str(info.value)
+
+
 def test_relative_paths_are_kept_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert source_config("a", "data/*.csv").url == f"{tmp_path}/data/*.csv"

@@ -205,12 +205,40 @@ def test_component_body_is_yaml_parameters() -> None:
             "x --component f", "- just\n- a list", "YAML mapping", id="component-not-mapping"
         ),
         pytest.param("x --component f", "a: [1,", "not valid YAML", id="component-bad-yaml"),
+        pytest.param(
+            "x --component f",
+            "input: orders\nn: [",
+            "not valid YAML (line 3, column 5): while parsing a flow node",
+            id="component-bad-yaml-says-where-in-the-cell",
+        ),
+        pytest.param(
+            "orders --timeout inf", "1", "--timeout must be a finite number > 0", id="timeout-inf"
+        ),
+        pytest.param("orders --timeout nan", "1", "got nan", id="timeout-nan"),
+        pytest.param("orders --timeout 1e400", "1", "got inf", id="timeout-overflows"),
+        pytest.param(
+            "orders --retry-delay -1e3",
+            "1",
+            "--retry-delay must be >= 0 seconds, got -1000",
+            id="negative-delay-in-e-notation",
+        ),
+        pytest.param(
+            "orders --retry-delay -inf", "1", "--retry-delay must be a finite", id="delay-minus-inf"
+        ),
+        pytest.param("orders --retry-delay nan", "1", "got nan", id="delay-nan"),
+        pytest.param(
+            "orders --retry-backoff inf", "1", "--retry-backoff must be a finite", id="backoff-inf"
+        ),
+        pytest.param(
+            "orders --retry-max-delay nan", "1", "--retry-max-delay must be a finite", id="cap-nan"
+        ),
     ],
 )
 def test_bad_headers(line: str, body: str, in_message: str) -> None:
     with pytest.raises(PipelineDefinitionError) as info:
         parse_header(line, body)
     assert in_message in info.value.message
+    assert info.value.hint
 
 
 @pytest.mark.parametrize(

@@ -150,7 +150,8 @@ def test_computed_parameter_gets_its_value_in_a_run(make_notebook: MakeNotebook)
 def test_parameters_cell_with_syntax_error(make_notebook: MakeNotebook) -> None:
     path = make_notebook(("x = (", ["parameters"]))
     with pytest.raises(
-        PipelineDefinitionError, match=r"parameters cell \(nb.ipynb, cell 1\), line 1"
+        PipelineDefinitionError,
+        match=r"nb.ipynb, cell 1: syntax error in the parameters cell, line 1",
     ):
         Pipeline.from_notebook(path)
 
@@ -191,7 +192,9 @@ def test_bad_header_names_the_cell(make_notebook: MakeNotebook) -> None:
 
 def test_syntax_error_in_ordinary_cell(make_notebook: MakeNotebook) -> None:
     path = make_notebook("x = 1", "def broken(:\n    pass")
-    with pytest.raises(PipelineDefinitionError, match=r"nb.ipynb: syntax error in cell 2, line 1"):
+    with pytest.raises(
+        PipelineDefinitionError, match=r"nb.ipynb, cell 2: syntax error in this cell, line 1"
+    ):
         Pipeline.from_notebook(path)
 
 
@@ -222,6 +225,58 @@ def test_not_a_notebook(notebooks: Path, name: str, in_message: str) -> None:
     assert in_message in info.value.message
     assert name in info.value.message
     assert info.value.hint == "pass a .ipynb file saved by Jupyter"
+
+
+@pytest.mark.parametrize(
+    ("name", "in_message", "in_hint"),
+    [
+        pytest.param(
+            "nbformat3.ipynb",
+            ["is an nbformat 3 notebook", "reads nbformat 4"],
+            "jupyter nbconvert --to notebook --nbformat 4 --output nbformat3_v4.ipynb",
+            id="nbformat-3-with-worksheets",
+        ),
+        pytest.param(
+            "nbformat_string.ipynb",
+            ['has "nbformat": "4", which is not a version number'],
+            '"nbformat": 4 (a number, without quotes)',
+            id="nbformat-as-a-string",
+        ),
+        pytest.param(
+            "damaged_cells.ipynb",
+            ["is damaged: cell 2 is a JSON string", "not a cell object"],
+            "restore the file",
+            id="cells-holding-non-dicts",
+        ),
+    ],
+)
+def test_bad_notebook_files_say_what_they_are(
+    notebooks: Path, name: str, in_message: list[str], in_hint: str
+) -> None:
+    with pytest.raises(PipelineDefinitionError) as info:
+        Pipeline.from_notebook(notebooks / name)
+    assert name in info.value.message
+    for text in in_message:
+        assert text in info.value.message
+    assert in_hint in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("content", "in_message"),
+    [
+        pytest.param({"cells": [], "nbformat": 5}, "nbformat 5 notebook", id="newer"),
+        pytest.param({"cells": [], "nbformat": True}, "true, which is not", id="boolean"),
+        pytest.param({"cells": [None], "nbformat": 4}, "cell 1 is a JSON null", id="null"),
+        pytest.param({"cells": [[1]], "nbformat": 4}, "cell 1 is a JSON array", id="array"),
+    ],
+)
+def test_bad_notebook_contents_are_errors_not_crashes(
+    tmp_path: Path, content: object, in_message: str
+) -> None:
+    path = tmp_path / "bad.ipynb"
+    path.write_text(json.dumps(content))
+    with pytest.raises(PipelineDefinitionError, match=in_message):
+        Pipeline.from_notebook(path)
 
 
 def test_old_nbformat_is_refused_with_the_conversion_command(tmp_path: Path) -> None:

@@ -150,8 +150,8 @@ def test_setup_cell_with_syntax_error_is_an_issue_not_a_crash() -> None:
     pipeline.add(Node("n", code="1"))
     issues = pipeline.validate()
     assert [(i.code, i.severity) for i in issues] == [("syntax", "error"), ("syntax", "warning")]
-    assert "cell 4" in issues[0].message
-    assert "cell 8" in issues[1].message
+    assert [i.cell for i in issues] == [4, 8]
+    assert str(issues[0]).startswith("error: cell 4: syntax error in this cell, line 1")
 
 
 def test_unknown_component_is_an_issue() -> None:

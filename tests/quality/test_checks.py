@@ -195,18 +195,18 @@ def test_missing_column_in_a_run_fails_the_node_with_a_hint() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "type_name"),
+    ("code", "returned"),
     [
-        pytest.param("[1, 2, 3]", "list", id="list"),
-        pytest.param("None", "NoneType", id="none"),
-        pytest.param("{'amount': [1]}", "dict", id="dict"),
+        pytest.param("[1, 2, 3]", "returned list", id="list"),
+        pytest.param("None", "produced no output (None)", id="none"),
+        pytest.param("{'amount': [1]}", "returned dict", id="dict"),
     ],
 )
-def test_non_frame_output_is_a_clear_error(code: str, type_name: str) -> None:
+def test_non_frame_output_is_a_clear_error(code: str, returned: str) -> None:
     _, result = run_checked(code, "amount > 0")
     out = result.node_runs["out"]
     assert out.status is NodeStatus.FAILED
-    assert f"--check needs a frame output, but the node returned {type_name}" in (out.error or "")
+    assert f"--check needs a frame output, but the node {returned}" in (out.error or "")
 
 
 def test_node_without_checks_is_not_touched() -> None:
@@ -225,3 +225,39 @@ def test_pandas_index_is_not_a_column() -> None:
     frame = pd.DataFrame({"amount": [1, 2]}, index=["a", "b"])
     with pytest.raises(QualityGateError, match="names column"):
         evaluate_check(frame, "index = 'a'", node="n")
+
+
+EMPTY = pl.DataFrame(schema={"amount": pl.Float64, "status": pl.String})
+
+
+@pytest.mark.parametrize(
+    ("frame", "check", "message"),
+    [
+        pytest.param(
+            pl.DataFrame(),
+            "amount > 0",
+            "checked 0 rows: the output is an empty frame",
+            id="no-columns",
+        ),
+        pytest.param(
+            pd.DataFrame(), "amount > 0", "without even the column amount", id="pandas-no-columns"
+        ),
+        pytest.param(
+            EMPTY,
+            "count(*) > 0",
+            "checked 0 rows: the output is empty, and the check gives one value",
+            id="aggregate-on-no-rows",
+        ),
+    ],
+)
+def test_a_check_on_an_empty_output_says_it_checked_0_rows(
+    frame: object, check: str, message: str
+) -> None:
+    with pytest.raises(QualityGateError, match=message) as info:
+        evaluate_check(frame, check, node="orders")
+    assert info.value.hint and "columns: " not in info.value.hint
+
+
+def test_a_row_check_on_no_rows_passes_and_counts_0_rows() -> None:
+    result = evaluate_check(EMPTY, "amount > 0", node="orders")
+    assert (result.passed, result.total_rows, result.failed_rows) == (True, 0, 0)

@@ -128,6 +128,7 @@ def run_notebook(
     if as_json:
         data = result.to_dict()
         data["recorded"] = store is not None and unrecorded is None
+        data["notices"] = notices
         print(json.dumps(data, indent=2, default=str))
     else:
         print_summary(console, result, None if unrecorded else store)

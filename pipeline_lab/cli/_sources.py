@@ -139,7 +139,9 @@ def probe_source(name: str, *, as_json: bool) -> int:
         from rich.markup import escape
 
         # One line: the outcome's message already says where, and how long it took.
-        status = "[green]ok[/]" if outcome.ok else f"[bold red]failed[/] after {_ms(outcome.latency_s)}"
+        status = (
+            "[green]ok[/]" if outcome.ok else f"[bold red]failed[/] after {_ms(outcome.latency_s)}"
+        )
         _console().print(f"{escape(name)}: {status}: {escape(outcome.message)}")
     return 0 if outcome.ok else 1
 

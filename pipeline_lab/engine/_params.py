@@ -68,7 +68,12 @@ def check_param_names(pipeline: Pipeline, values: Mapping[str, Any]) -> Mapping[
             f"unknown parameter(s) {', '.join(map(repr, unknown))} for pipeline "
             f"'{pipeline.name}' (parameters: {known})",
             hint=did_you_mean(unknown[0], pipeline.params)
-            or "declare it in the notebook's parameters cell",
+            or (
+                "declare it in the notebook's parameters cell"
+                if pipeline.param_code is not None
+                else "the notebook has no cell tagged 'parameters': tag the cell that assigns "
+                f"{unknown[0]} (JupyterLab: Property Inspector, Cell Tags, add 'parameters')"
+            ),
         )
     return values
 

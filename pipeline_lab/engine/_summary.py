@@ -60,7 +60,8 @@ def node_summary(run: NodeRun) -> str:
         parts.append(format_output(run))
         parts.append(f"in {format_duration(run.duration_s)}")
         if run.checks:
-            parts.append(f"· {plural(len(run.checks), 'check')} passed")
+            checked = " (on 0 rows)" if all(c.total_rows == 0 for c in run.checks) else ""
+            parts.append(f"· {plural(len(run.checks), 'check')} passed{checked}")
     elif run.status is NodeStatus.FAILED and run.duration_s is not None:
         parts.append(f"after {format_duration(run.duration_s)}")
     if run.attempts > 1:

@@ -435,3 +435,21 @@ def test_a_node_without_output_is_noted_in_the_run_and_in_validate(
     out_text = capsys.readouterr().out
     assert "is valid" in out_text and "1 warning:" in out_text
     assert "warning: node 'save' (cell 1): produces no output" in out_text
+
+
+def test_run_json_carries_the_notices_of_the_run(write_notebook) -> None:
+    notebook = write_notebook(
+        "%%pipeline orders\ndf = [1, 2, 3]", "%%pipeline other\n1", name="silent.ipynb"
+    )
+    code, data = run_json("run", str(notebook))
+    assert code == 0
+    assert any("orders" in n and "no output" in n for n in data["notices"]), data["notices"]
+
+
+def test_a_parameter_of_a_notebook_without_a_tagged_cell_says_to_tag_one(write_notebook) -> None:
+    notebook = write_notebook("top_n = 3", "%%pipeline a\ntop_n * 2", name="untagged.ipynb")
+    done = subprocess.run(
+        [str(BIN), "run", str(notebook), "-p", "top_n=5"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "no cell tagged 'parameters'" in done.stderr and "Cell Tags" in done.stderr

@@ -450,3 +450,12 @@ def test_cell_runs_are_recorded_apart_and_hidden_from_runs_by_default(shell, mon
     assert sorted(r["source"] for r in runs("--all")) == ["cell", "cell", "cell", "kernel"]
     listed = subprocess.run([str(bin_), "runs"], capture_output=True, text=True).stdout
     assert "3 run(s) of single notebook cells not listed" in listed
+
+
+def test_a_check_on_an_empty_output_says_it_checked_no_rows(shell, capsys):
+    shell.run_cell("import polars as pl")
+    result = shell.run_cell(
+        "%%pipeline none --check 'x > 0'\npl.DataFrame({'x': []}, schema={'x': pl.Int64})"
+    )
+    assert result.success
+    assert "1 check passed (on 0 rows)" in capsys.readouterr().out

@@ -9,13 +9,25 @@ from dataclasses import dataclass
 from pipeline_lab.errors import PipelineDefinitionError
 from pipeline_lab.graph._node import Node, RetryPolicy, policy_problems
 from pipeline_lab.graph._yaml import dump_yaml, load_yaml
+from pipeline_lab.suggest import did_you_mean
 
 CELL_MAGIC = "%%pipeline"
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise PipelineDefinitionError(message, hint=self.format_usage().strip())
+        usage = self.format_usage().strip()
+        # "unrecognized arguments: --retry 2": name the option that was meant first.
+        if message.startswith("unrecognized arguments:"):
+            options = [o for action in self._actions for o in action.option_strings]
+            for word in message.split(":", 1)[1].split():
+                if word.startswith("--"):
+                    meant = did_you_mean(word.split("=", 1)[0], options)
+                    if meant:
+                        raise PipelineDefinitionError(
+                            f"unknown option {word.split('=', 1)[0]}; {meant}", hint=usage
+                        )
+        raise PipelineDefinitionError(message, hint=usage)
 
 
 def _build_parser() -> _Parser:

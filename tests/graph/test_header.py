@@ -275,3 +275,18 @@ def test_component_yaml_has_only_true_false_booleans(body: str, expected: dict) 
     node = parse_header("j --component join", body).node
     assert dict(node.params) == expected
     assert parse_header("j --component join", cell_source(node).partition("\n")[2]).node == node
+
+
+@pytest.mark.parametrize(
+    ("line", "meant"),
+    [
+        pytest.param("a --retry 2", "'--retries'", id="retry"),
+        pytest.param("a --timout 3", "'--timeout'", id="timeout-typo"),
+        pytest.param("a --check-if 'x > 0'", "'--check'", id="check"),
+    ],
+)
+def test_a_mistyped_option_names_the_one_meant(line: str, meant: str) -> None:
+    with pytest.raises(PipelineDefinitionError) as info:
+        parse_header(line, "1")
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("unknown option") and f"did you mean {meant}" in first

@@ -330,7 +330,7 @@ def _table_name(table: Any, text: str) -> str:
     start = this.meta.get("start") if isinstance(this, exp.Identifier) else None
     if isinstance(start, int) and text[start : start + 1] == "'":
         raise RefusedSql(
-            f"reads from the string {_shown(this)}, which is not a table name",
+            f"reads from the string {this.name!r}, which is not a table name",
             'name an input node as the table: FROM orders (or "My Orders", in double quotes)',
         )
     if isinstance(this, exp.Anonymous):
@@ -373,11 +373,25 @@ def _refusal(node: Any, *, query: bool) -> RefusedSql:
             "drop the AS: the column's name is the parameter's key",
             invalid=True,
         )
+    what = _CONSTRUCTS.get(type(node).__name__, type(node).__name__)
     return RefusedSql(
-        f"uses {_shown(node)} ({type(node).__name__}), which SQL in a pipeline may not",
+        f"uses {what} ({_shown(node)}), which a pipeline's SQL may not use",
         "use columns, literals, operators, CASE, CAST and polars' SQL functions"
         + (" over the input nodes" if query else ""),
     )
+
+
+# How a user would name the constructs sqlglot has classes for (the class name otherwise).
+_CONSTRUCTS = {
+    "All": "ALL (subquery)",
+    "Any": "ANY (subquery)",
+    "Dot": "a call or field after a dot",
+    "Into": "SELECT INTO",
+    "Lateral": "LATERAL",
+    "Values": "VALUES",
+    "Pivot": "PIVOT",
+    "Command": "a statement",
+}
 
 
 def _shown(node: Any, limit: int = 60) -> str:

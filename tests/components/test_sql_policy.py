@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+import sqlglot
 
 from pipeline_lab.components import (
     RefusedSql,
@@ -192,7 +193,16 @@ def test_checks_from_many_threads_agree() -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        pytest.param("SELECT * FROM 'orders'", "reads from the string 'orders'", id="string"),
+        pytest.param(
+            "SELECT * FROM 'orders'",
+            "reads from the string 'orders'",
+            id="string",
+            marks=pytest.mark.skipif(
+                not hasattr(sqlglot.exp.Expression, "update_positions"),
+                reason="sqlglot < 26 keeps no positions to tell a string from a name; polars "
+                "reads 'orders' in FROM as the table name, so only inputs are read still",
+            ),
+        ),
         pytest.param("SELECT * FROM db.orders", "a qualified table name", id="qualified"),
         pytest.param("SELECT * FROM orders TABLESAMPLE (5 ROWS)", "with sample", id="sample"),
         pytest.param("SELECT * INTO copy FROM orders", "uses SELECT INTO ('INTO copy')", id="into"),

@@ -289,6 +289,8 @@ def _check_tree(
     while stack:
         node = stack.pop()
         kind = type(node)
+        if kind not in allowed:
+            raise _refusal(node, query=query)
         if kind is exp.Anonymous:
             _check_function(node)
         elif kind is exp.Table:
@@ -300,10 +302,9 @@ def _check_tree(
                 f"holds {_shown(node)}, a placeholder: write :name for pipeline parameter name",
                 invalid=True,
             )
-        elif kind not in allowed:
-            raise _refusal(node, query=query)
         stack.extend(reversed(list(_children(node))))
-    named = tuple(t for t in dict.fromkeys(tables) if t not in ctes)
+    defined = {c.lower() for c in ctes}  # polars matches names regardless of case
+    named = tuple(t for t in dict.fromkeys(tables) if t.lower() not in defined)
     return named, frozenset(ctes)
 
 
@@ -315,7 +316,7 @@ def _check_function(node: Any) -> None:
         raise RefusedSql(f"calls {name}, which reads files or URLs", READ_FILES_HINT)
     if name.lower() in _LEFT_OUT:
         raise RefusedSql(
-            f"calls {name}, which a pipeline's SQL may not", "compute on the input's columns"
+            f"calls {name}, which a pipeline's SQL may not call", "compute on the input's columns"
         )
     raise RefusedSql(
         f"unsupported function {name!r}"

@@ -44,6 +44,9 @@ FRAMES = {
             id="cte",
         ),
         pytest.param(
+            "WITH Big AS (SELECT * FROM orders) SELECT * FROM big", ("orders",), id="cte-any-case"
+        ),
+        pytest.param(
             "SELECT * FROM orders WHERE client IN (SELECT client FROM clients)",
             ("orders", "clients"),
             id="in-subquery",

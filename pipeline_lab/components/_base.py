@@ -117,11 +117,19 @@ class Component(ABC, Generic[P]):
         self.node = node
         if isinstance(params, ComponentParams):
             self.params = params
-            return
-        try:
-            self.params = self.Params.model_validate(dict(params))  # type: ignore[assignment]
-        except ValidationError as exc:
-            raise ComponentError(_describe(exc, self), node=node, hint=self.usage()) from None
+        else:
+            try:
+                self.params = self.Params.model_validate(dict(params))  # type: ignore[assignment]
+            except ValidationError as exc:
+                raise ComponentError(_describe(exc, self), node=node, hint=self.usage()) from None
+        self.check_parameters()
+
+    def check_parameters(self) -> None:
+        """Check what the parameter types cannot, before anything runs; raise ComponentError.
+
+        A component whose parameters hold SQL checks it here against the SQL policy
+        (``_sql_policy``), so ``Pipeline.validate()`` reports what a run would refuse.
+        """
 
     # -- what the builder and the graph ask -----------------------------------------------
     @classmethod

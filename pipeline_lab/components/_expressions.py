@@ -1,4 +1,9 @@
-"""User expressions are SQL, parsed by polars (``pl.sql_expr``): never Python ``eval``."""
+"""User expressions are SQL, parsed by polars (``pl.sql_expr``): never Python ``eval``.
+
+Every expression passes the SQL policy (``_sql_policy``) first, once its parameters are bound,
+and polars parses the text the policy returns: an expression computes on its input's columns
+and never reads a file, a URL or another table.
+"""
 
 from __future__ import annotations
 
@@ -80,6 +85,35 @@ def sql_literal(value: Any, *, name: str, component: str, node: str | None = Non
     )
 
 
+_EXPRESSION_HINT = "write SQL over the input's columns, e.g. \"amount > 10 AND status = 'paid'\""
+
+
+def checked_expression(text: str, *, param: str, component: str, node: str | None = None) -> str:
+    """``text`` as polars is to parse it, once the SQL policy accepts it as an expression.
+
+    ``:name`` parameters may still be unbound: they stand for literals.
+    """
+    from pipeline_lab.components._sql_policy import RefusedSql, check_sql_expression
+
+    if not isinstance(text, str) or not text.strip():
+        raise ComponentError(
+            f"{component}: parameter '{param}' must be a SQL expression, got {text!r}", node=node
+        )
+    try:
+        return check_sql_expression(text).text
+    except RefusedSql as exc:
+        if exc.invalid:
+            raise ComponentError(
+                f"{component}: parameter '{param}' is not a valid SQL expression: {text!r} "
+                f"({exc.reason})",
+                node=node,
+                hint=exc.hint or _EXPRESSION_HINT,
+            ) from None
+        raise ComponentError(
+            f"{component}: parameter '{param}' {exc.reason}", node=node, hint=exc.hint
+        ) from None
+
+
 def sql_expr(text: str, *, param: str, component: str, node: str | None = None) -> pl.Expr:
     """Parse ``text`` as a SQL expression or raise an error naming the parameter.
 
@@ -87,19 +121,18 @@ def sql_expr(text: str, *, param: str, component: str, node: str | None = None) 
     """
     import polars as pl
 
-    if not isinstance(text, str) or not text.strip():
-        raise ComponentError(
-            f"{component}: parameter '{param}' must be a SQL expression, got {text!r}", node=node
-        )
-    text = bind_parameters(text, param=param, component=component, node=node)
+    checked = checked_expression(text, param=param, component=component, node=node)
+    if ":" in checked:  # bound, then checked again: a value is a literal, never SQL
+        text = bind_parameters(checked, param=param, component=component, node=node)
+        checked = checked_expression(text, param=param, component=component, node=node)
     try:
-        return pl.sql_expr(text)
+        return pl.sql_expr(checked)
     except Exception as exc:
         raise ComponentError(
             f"{component}: parameter '{param}' is not a valid SQL expression: {text!r} "
             f"({_short(exc)})",
             node=node,
-            hint="write SQL over the input's columns, e.g. \"amount > 10 AND status = 'paid'\"",
+            hint=_EXPRESSION_HINT,
         ) from None
 
 
@@ -140,6 +173,8 @@ def with_sql_column(
     schema. Both are SQL parsed by polars, never Python. ``columns`` are the frame's column
     names, if the caller knows them (else they are resolved).
     """
+    from pipeline_lab.components._sql_policy import check_sql_query
+
     if columns is None:
         columns = frame.collect_schema().names()
     text = bind_parameters(text, param=param, component=component, node=node)
@@ -148,9 +183,10 @@ def with_sql_column(
     except ComponentError as exc:
         if TYPED_SQL not in exc.message:
             raise
+        checked = checked_expression(text, param=param, component=component, node=node)
         reads = frozenset(re.findall(r"[^\W\d]\w*", re.sub(r"'[^']*'", "", text))) & set(columns)
         try:
-            out = frame.sql(sql_select(columns, name, text))
+            out = frame.sql(check_sql_query(sql_select(columns, name, checked)).text)
             if checking_plans():
                 out.collect_schema()
         except Exception as inner:

@@ -19,16 +19,29 @@ if TYPE_CHECKING:
 SHOWN_ROWS = 5
 
 
+_CHECK_HINT = 'write a SQL boolean expression over the output\'s columns, e.g. "amount > 0"'
+
+
 def _parse(check: str, node: str) -> Any:
     import polars as pl
 
+    # The SQL policy first: polars plans a subquery's scan (reads a file, fetches a URL)
+    # as it parses; it then parses the policy's text, not the one given.
+    from pipeline_lab.components import RefusedSql, check_sql_expression
+
     try:
-        return pl.sql_expr(check)
+        text = check_sql_expression(check).text
+    except RefusedSql as exc:
+        if exc.invalid:
+            message = f"check {check!r} is not a valid SQL condition: {exc.reason}"
+        else:
+            message = f"check {check!r} {exc.reason}"
+        raise QualityGateError(message, node=node, hint=exc.hint or _CHECK_HINT) from None
+    try:
+        return pl.sql_expr(text)
     except Exception as exc:
         raise QualityGateError(
-            f"check {check!r} is not a valid SQL condition: {exc}",
-            node=node,
-            hint='write a SQL boolean expression over the output\'s columns, e.g. "amount > 0"',
+            f"check {check!r} is not a valid SQL condition: {exc}", node=node, hint=_CHECK_HINT
         ) from None
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -82,3 +86,57 @@ def same_as_code() -> Callable[[Component[Any], Mapping[str, pl.DataFrame]], pl.
 def run_code() -> Callable[[str, Mapping[str, Any]], Any]:
     """Run ``to_code()`` text as a notebook cell would (see :func:`run_cell`)."""
     return run_cell
+
+
+# A server that writes each request line to a log before it answers.
+_RECORDING_SERVER = r"""
+import http.server, sys
+
+log, root = sys.argv[1], sys.argv[2]
+
+class Recording(http.server.SimpleHTTPRequestHandler):
+    def parse_request(self):
+        ok = super().parse_request()
+        with open(log, "a") as f:
+            f.write(self.requestline + "\n")
+        return ok
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", 0), lambda *a: Recording(*a, directory=root))
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+@dataclass(frozen=True)
+class RecordingServer:
+    """A real HTTP server on 127.0.0.1 serving ``orders.csv``; it logs every request."""
+
+    url: str
+    log: Path
+
+    def requests(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
+@pytest.fixture(scope="module")
+def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingServer]:
+    """The server runs in its own process: polars holds the GIL while it fetches a URL, so a
+    server thread in the test's process could not answer it."""
+    root = tmp_path_factory.mktemp("served")
+    (root / "orders.csv").write_text("a,b\n1,SECRET-OVER-HTTP\n")
+    log = tmp_path_factory.mktemp("requests") / "requests.log"
+    server = subprocess.Popen(
+        [sys.executable, "-c", _RECORDING_SERVER, str(log), str(root)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        yield RecordingServer(f"http://127.0.0.1:{port}", log)
+    finally:
+        server.kill()
+        server.wait()

@@ -567,9 +567,10 @@ def test_bad_columns_and_expressions(
     ],
 )
 def test_code_injection_in_aggregates_stays_sql(expression: str) -> None:
-    agg = make("aggregate", {"input": "sales", "aggs": {"x": expression}})
-    with pytest.raises(ComponentError):
-        agg.build({"sales": SALES}).collect()
+    with pytest.raises(ComponentError):  # refused when the parameters are read
+        make("aggregate", {"input": "sales", "aggs": {"x": expression}}).build(
+            {"sales": SALES}
+        ).collect()
     assert not Path("/tmp/pwned2").exists()
 
 

@@ -57,7 +57,6 @@ def make(params: dict[str, Any], node: str = "out") -> Any:
         ),
         pytest.param("SELECT * FROM (SELECT * FROM a) s, b", ("a", "b"), id="derived-table"),
         pytest.param("SELECT 1 + 2 AS three", (), id="no-table"),
-        pytest.param("SELECT * FROM 'it''s' ", (), id="string-after-from"),
     ],
 )
 def test_query_tables(query: str, tables: tuple[str, ...]) -> None:
@@ -218,8 +217,8 @@ def test_bad_parameters(params: dict[str, Any], message: str) -> None:
         ),
         pytest.param(
             {"query": "SELECT * FROM orders WHERE ("},
-            "not valid SQL for polars: sql parser error",
-            "write one SELECT over the tables orders",
+            "the query is not valid SQL: '(' is incomplete at column 28",
+            "write one SELECT over the input nodes",
             id="unparsable",
         ),
         pytest.param(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -147,6 +149,29 @@ def test_invalid_sql_is_a_validation_issue(check: str) -> None:
 
 def test_valid_checks_have_no_issues() -> None:
     assert check_issues(Node("n", code="1", checks=("a > 0", "b IS NOT NULL"))) == []
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        pytest.param("order_id IN (SELECT a FROM read_csv('{path}'))", id="subquery"),
+        pytest.param("order_id IN (SELECT a FROM (\"read_csv\"('{path}')))", id="quoted"),
+        pytest.param("read_csv('{path}') IS NULL", id="as-a-value"),
+    ],
+)
+def test_a_check_that_reads_a_file_is_refused_before_polars_parses_it(
+    template: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "secret.csv"
+    path.write_text("a,b\n1,SECRET\n")
+    check = template.format(path=path)
+    (issue,) = check_issues(Node("orders", code="1", checks=(check,)))
+    assert issue.code == "bad-check" and issue.node == "orders"
+    assert "reads files or URLs" in issue.message or "subquery" in issue.message
+    assert "input" in (issue.hint or "")
+    with pytest.raises(QualityGateError) as info:
+        evaluate_check(ORDERS, check, node="orders")
+    assert "SECRET" not in str(info.value)
 
 
 # -- the gate in a run --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pipeline_lab.components._checks import check_code, converted, read_checks
 from pipeline_lab.components._conversion import Conversion, column_type, convert_column
 from pipeline_lab.components._expressions import (
     TYPED_SQL,
+    checked_expression,
     quote,
     require_columns,
     sql_select,
@@ -306,7 +307,10 @@ class DeriveParams(ComponentParams):
 
 
 def _needs_types(text: str) -> bool:
-    """Whether polars must know the columns' types to parse ``text`` (e.g. DATE_TRUNC)."""
+    """Whether polars must know the columns' types to parse ``text`` (e.g. DATE_TRUNC).
+
+    ``text`` is an expression the SQL policy has accepted.
+    """
     import polars as pl
 
     try:
@@ -327,6 +331,18 @@ class Derive(Component[DeriveParams]):
     category = "transform"
     description = "Add columns computed by SQL expressions"
     Params = DeriveParams
+
+    def check_parameters(self) -> None:
+        self._checked()
+
+    def _checked(self) -> dict[str, str]:
+        """Each new column's expression as polars runs it (the SQL policy's text)."""
+        return {
+            name: checked_expression(
+                text, param=f"columns.{name}", component=self.name, node=self.node
+            )
+            for name, text in self.params.columns.items()
+        }
 
     def _steps(
         self, frame: pl.LazyFrame
@@ -376,7 +392,7 @@ class Derive(Component[DeriveParams]):
     def to_code(self) -> str:
         code = self.params.input
         columns = list(self._last_columns) if self._last_columns is not None else None
-        for name, text in self.params.columns.items():
+        for name, text in self._checked().items():
             if _needs_types(text):
                 select = (
                     sql_select(columns, name, text)

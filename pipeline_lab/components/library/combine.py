@@ -18,7 +18,7 @@ from pipeline_lab.components._base import (
     checking_plans,
     code_list,
 )
-from pipeline_lab.components._expressions import require_columns, sql_expr
+from pipeline_lab.components._expressions import checked_expression, require_columns, sql_expr
 from pipeline_lab.components.library.sql import aggregate_sql
 
 if TYPE_CHECKING:
@@ -52,6 +52,18 @@ class Aggregate(Component[AggregateParams]):
     category = "transform"
     description = "Group rows by keys and compute SQL aggregates such as sum(amount)"
     Params = AggregateParams
+
+    def check_parameters(self) -> None:
+        self._checked()
+
+    def _checked(self) -> dict[str, str]:
+        """Each aggregate in polars' SQL spelling, as polars runs it (the SQL policy's text)."""
+        return {
+            output: checked_expression(
+                aggregate_sql(text), param=f"aggs.{output}", component=self.name, node=self.node
+            )
+            for output, text in self.params.aggs.items()
+        }
 
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         params = self.params
@@ -90,12 +102,11 @@ class Aggregate(Component[AggregateParams]):
         )
 
     def columns(self, input_schemas: Mapping[str, Mapping[str, Any]]) -> list[ColumnLineage]:
-        import polars as pl
-
         source = self.params.input
         lineage = [ColumnLineage(key, ((source, key),), "direct") for key in self.params.by]
         for output, text in self.params.aggs.items():
-            expr = pl.sql_expr(aggregate_sql(text))
+            param = f"aggs.{output}"
+            expr = sql_expr(aggregate_sql(text), param=param, component=self.name, node=self.node)
             roots = dict.fromkeys(expr.meta.root_names())
             lineage.append(ColumnLineage(output, tuple((source, r) for r in roots), "aggregated"))
         return lineage
@@ -103,8 +114,7 @@ class Aggregate(Component[AggregateParams]):
     def to_code(self) -> str:
         params = self.params
         aggs = ",\n    ".join(
-            f"pl.sql_expr({aggregate_sql(text)!r}).alias({name!r})"
-            for name, text in params.aggs.items()
+            f"pl.sql_expr({text!r}).alias({name!r})" for name, text in self._checked().items()
         )
         if not params.by:
             return f"{params.input}.select(\n    {aggs},\n)"

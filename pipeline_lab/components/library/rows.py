@@ -17,7 +17,7 @@ from pipeline_lab.components._base import (
     ComponentParams,
     NodeInput,
 )
-from pipeline_lab.components._expressions import sql_expr
+from pipeline_lab.components._expressions import checked_expression, sql_expr
 from pipeline_lab.components.library.columns import (
     require_input,
     resolved,
@@ -52,6 +52,15 @@ class Filter(Component[FilterParams]):
     description = "Keep the rows where a SQL condition holds"
     Params = FilterParams
 
+    def check_parameters(self) -> None:
+        self._condition()
+
+    def _condition(self) -> str:
+        """The condition as polars runs it (the SQL policy's text)."""
+        return checked_expression(
+            self.params.condition, param="condition", component=self.name, node=self.node
+        )
+
     def apply(self, inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         frame = inputs[self.params.input]
         expr = sql_expr(
@@ -64,7 +73,7 @@ class Filter(Component[FilterParams]):
         return same_name_lineage(self, input_schemas, "filtered")
 
     def to_code(self) -> str:
-        return f"{self.params.input}.filter(pl.sql_expr({self.params.condition!r}))"
+        return f"{self.params.input}.filter(pl.sql_expr({self._condition()!r}))"
 
 
 # -- sort --------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 """The sql component: a SQL query over input nodes by name (polars' SQL context).
 
 The query's tables are the input nodes. Unless ``inputs`` lists them, they are read from the
-query itself: a small tokenizer (string literals, quoted identifiers and comments stay whole)
-collects the names that follow ``FROM``, ``JOIN`` and the commas of a ``FROM`` list, minus the
-names the query defines with ``WITH``. The graph keeps the names that are nodes, so naming a
-table that is not a node costs nothing until the query runs, where it is a clear error.
+query's syntax tree, as the SQL policy (``_sql_policy``) parses it: the plain table names of
+its ``FROM`` and ``JOIN`` clauses, minus the tables its ``WITH`` clauses define. The graph
+keeps the names that are nodes, so naming a table that is not a node costs nothing until the
+query runs, where it is a clear error. The policy refuses, before anything runs and again
+when the query is built, a query that is not one SELECT or that reads anything but tables
+(``read_csv(...)`` and every other table function, in any spelling or position).
 
-The same tokenizer spells the aggregate names the aggregate component accepts beyond polars'
-SQL (``mean``, ``std``, ``quantile``, ``n_unique``) in polars' SQL, outside literals.
+The aggregate component's names beyond polars' SQL (``mean``, ``std``, ``quantile``,
+``n_unique``) are spelled in polars' SQL here too, on the same tokens, outside literals.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from pipeline_lab.components import component
 from pipeline_lab.components._base import (
@@ -27,149 +29,30 @@ from pipeline_lab.components._base import (
     checking_plans,
 )
 from pipeline_lab.components._expressions import _short, bind_parameters
+from pipeline_lab.components._sql_policy import (
+    CheckedSql,
+    RefusedSql,
+    check_sql_query,
+    sql_tokens,
+)
 
 if TYPE_CHECKING:
     import polars as pl
 
 
-class Token(NamedTuple):
-    kind: str  # space, comment, string, quoted, word, number, punct
-    text: str
-
-    @property
-    def keyword(self) -> str:
-        return self.text.upper() if self.kind == "word" else ""
-
-    @property
-    def identifier(self) -> str:
-        """The name a word or a quoted identifier stands for."""
-        if self.kind == "quoted":
-            quote = self.text[0]
-            body = (
-                self.text[1:-1] if len(self.text) > 1 and self.text[-1] in '"`' else self.text[1:]
-            )
-            return body.replace(quote * 2, quote)
-        return self.text
-
-
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-    |(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
-    |(?P<string>'(?:[^']|'')*'?)
-    |(?P<quoted>"(?:[^"]|"")*"?|`[^`]*`?)
-    |(?P<word>[^\W\d]\w*)
-    |(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)
-    |(?P<punct>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-# Words after which a FROM list ends (at the same parenthesis depth).
-_CLAUSE_END = frozenset(
-    [
-        "WHERE",
-        "GROUP",
-        "HAVING",
-        "ORDER",
-        "LIMIT",
-        "OFFSET",
-        "FETCH",
-        "UNION",
-        "EXCEPT",
-        "INTERSECT",
-        "WINDOW",
-        "QUALIFY",
-        "ON",
-        "USING",
-        "SELECT",
-    ]
-)
-# Table functions polars' SQL accepts in FROM that read no files.
-_SAFE_TABLE_FUNCTIONS = frozenset({"unnest"})
-
-
-def tokenize(text: str) -> list[Token]:
-    """Every token of ``text``, whitespace and comments included (they join back to ``text``)."""
-    tokens = []
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "punct"
-        tokens.append(Token(kind, match.group()))
-    return tokens
-
-
-def significant(tokens: list[Token]) -> list[Token]:
-    return [t for t in tokens if t.kind not in ("space", "comment")]
-
-
 class QueryTables(NamedTuple):
     tables: tuple[str, ...]  # tables the query reads, in order of appearance
     ctes: frozenset[str]  # names it defines with WITH
-    functions: tuple[str, ...]  # table functions it calls (read_csv(...), ...)
 
 
 def query_tables(query: str) -> QueryTables:
-    """The tables, common table expressions and table functions a query names."""
-    tokens = significant(tokenize(query))
-    tables: list[str] = []
-    ctes: set[str] = set()
-    functions: list[str] = []
-    from_depths: list[int] = []  # parenthesis depths of the FROM lists we are in
-    depth = 0
-    expect_table = False
-    for i, token in enumerate(tokens):
-        following = tokens[i + 1] if i + 1 < len(tokens) else None
-        calls = following is not None and following.text == "("
-        if token.text == "(":
-            depth += 1
-            expect_table = False
-            continue
-        if token.text == ")":
-            depth -= 1
-            while from_depths and from_depths[-1] > depth:
-                from_depths.pop()
-            continue
-        keyword = token.keyword
-        if expect_table and token.kind in ("word", "quoted") and keyword != "LATERAL":
-            expect_table = False
-            if calls:
-                functions.append(token.identifier)
-            else:
-                tables.append(token.identifier)
-            continue
-        if keyword.startswith("READ_") and calls:
-            functions.append(token.identifier)
-        if keyword == "AS" and calls and i > 0:
-            ctes.add(_cte_name(tokens, i))
-        if keyword in ("FROM", "JOIN"):
-            expect_table = True
-            if keyword == "FROM":
-                from_depths.append(depth)
-        elif token.text == "," and from_depths and from_depths[-1] == depth:
-            expect_table = True
-        elif keyword in _CLAUSE_END and from_depths and from_depths[-1] == depth:
-            from_depths.pop()
-    functions = [f for f in functions if f.lower() not in _SAFE_TABLE_FUNCTIONS]
-    ctes.discard("")
-    named = [t for t in dict.fromkeys(tables) if t not in ctes]
-    return QueryTables(tuple(named), frozenset(ctes), tuple(functions))
+    """The tables a query reads and the common table expressions it defines.
 
-
-def _cte_name(tokens: list[Token], as_index: int) -> str:
-    """The name before ``AS (`` in ``WITH name AS (...)`` or ``WITH name (a, b) AS (...)``."""
-    j = as_index - 1
-    if tokens[j].text == ")":
-        level = 0
-        while j >= 0:
-            level += tokens[j].text == ")"
-            level -= tokens[j].text == "("
-            if level == 0:
-                break
-            j -= 1
-        j -= 1
-    if j >= 0 and tokens[j].kind in ("word", "quoted"):
-        return tokens[j].identifier
-    return ""
+    Raises :class:`~pipeline_lab.components._sql_policy.RefusedSql` for a query the SQL
+    policy refuses.
+    """
+    checked = check_sql_query(query)
+    return QueryTables(checked.tables, checked.ctes)
 
 
 # Aggregates users expect that polars' SQL spells differently; still SQL once rewritten.
@@ -178,20 +61,27 @@ _AGGREGATE_ALIASES = {"mean": "avg", "std": "stddev", "quantile": "quantile_cont
 
 def aggregate_sql(text: str) -> str:
     """``text`` with ``mean(``, ``std(``, ``quantile(`` and ``n_unique(x)`` in polars' SQL names."""
-    tokens = tokenize(text)
-    out = [t.text for t in tokens]
-    real = [i for i, t in enumerate(tokens) if t.kind not in ("space", "comment")]
-    for pos, i in enumerate(real):
-        word = tokens[i].text.lower() if tokens[i].kind == "word" else ""
-        calls = pos + 1 < len(real) and tokens[real[pos + 1]].text == "("
-        qualified = pos > 0 and tokens[real[pos - 1]].text == "."
+    tokens = sql_tokens(text)
+    if tokens is None:  # it does not read as SQL: the policy says so, on the text as given
+        return text
+    edits: list[tuple[int, int, str]] = []
+    for i, token in enumerate(tokens[:-1]):
+        word = token.text.lower() if token.token_type.name == "VAR" else ""
+        calls = tokens[i + 1].token_type.name == "L_PAREN"
+        qualified = i > 0 and tokens[i - 1].token_type.name == "DOT"
         if not calls or qualified:
             continue
         if word in _AGGREGATE_ALIASES:
-            out[i] = _AGGREGATE_ALIASES[word]
+            edits.append((token.start, token.end + 1, _AGGREGATE_ALIASES[word]))
         elif word == "n_unique":
-            out[i], out[real[pos + 1]] = "count", "(DISTINCT "
-    return "".join(out)
+            paren = tokens[i + 1]
+            edits += [
+                (token.start, token.end + 1, "count"),
+                (paren.start, paren.end + 1, "(DISTINCT "),
+            ]
+    for start, end, spelled in reversed(edits):
+        text = text[:start] + spelled + text[end:]
+    return text
 
 
 class SqlParams(ComponentParams):
@@ -199,27 +89,6 @@ class SqlParams(ComponentParams):
     inputs: list[str] | None = NodeInput(
         "the nodes the query reads (default: the tables it names)", default=None
     )
-
-    @field_validator("query")
-    @classmethod
-    def _one_select(cls, query: str) -> str:
-        tokens = significant(tokenize(query))
-        if not tokens:
-            raise ValueError("the query is empty; write a SELECT over the input nodes")
-        if tokens[0].keyword not in ("SELECT", "WITH") and tokens[0].text != "(":
-            raise ValueError(
-                f"the query must be a SELECT (or WITH ... SELECT), not {tokens[0].text!r}"
-            )
-        ends = [i for i, t in enumerate(tokens) if t.text == ";"]
-        if ends and ends[0] != len(tokens) - 1:
-            raise ValueError("the query holds more than one statement; write one SELECT")
-        functions = query_tables(query).functions
-        if functions:
-            raise ValueError(
-                f"the query calls table function(s) {', '.join(functions)}: the sql component "
-                "reads only its input nodes (read files with a source component)"
-            )
-        return query
 
 
 @component
@@ -231,11 +100,26 @@ class Sql(Component[SqlParams]):
     description = "A SQL query over the input nodes, each a table named after its node"
     Params = SqlParams
 
+    def check_parameters(self) -> None:
+        self._checked(self.params.query)
+
+    def _checked(self, query: str) -> CheckedSql:
+        """``query`` as the SQL policy accepts it, or the error that says why not."""
+        try:
+            return check_sql_query(query)
+        except RefusedSql as exc:
+            reason = f"is not valid SQL: {exc.reason}" if exc.invalid else exc.reason
+            raise ComponentError(
+                f"sql: the query {reason}",
+                node=self.node,
+                hint=exc.hint or "write one SELECT over the input nodes, e.g. SELECT * FROM orders",
+            ) from None
+
     def input_names(self) -> tuple[str, ...]:
         if self.params.inputs is not None:
             return tuple(dict.fromkeys(self.params.inputs))
         names: list[str] = []
-        for table in query_tables(self.params.query).tables:
+        for table in self._checked(self.params.query).tables:
             # polars matches table names regardless of case; node names are exact.
             names += [table, table.lower()]
         return tuple(n for n in dict.fromkeys(names) if n != self.node)
@@ -244,11 +128,12 @@ class Sql(Component[SqlParams]):
         import polars as pl
 
         query = bind_parameters(
-            self.params.query.strip().rstrip(";"),
+            self._checked(self.params.query).text,
             param="query",
             component=self.name,
             node=self.node,
         )
+        checked = self._checked(query)  # again: a bound value is a literal, never a table
         if self.params.inputs is not None:
             missing = [n for n in self.params.inputs if n not in inputs]
             if missing:
@@ -257,27 +142,33 @@ class Sql(Component[SqlParams]):
                     node=self.node,
                     hint=f"available tables: {', '.join(inputs) or 'none'}",
                 )
+        unknown = checked.unknown_tables(inputs)
+        if unknown:  # polars would say so too; it is never asked to look further
+            raise self._unknown_table(unknown[0], inputs)
         context = pl.SQLContext(frames=dict(inputs))
         try:
-            plan = context.execute(query, eager=False)
+            plan = context.execute(checked.text, eager=False)
             if checking_plans():
                 plan.collect_schema()  # resolves every table and column now, not at collect
         except Exception as exc:
             raise self._error(exc, inputs) from None
         return plan
 
+    def _unknown_table(self, table: str, inputs: Mapping[str, Any]) -> ComponentError:
+        return ComponentError(
+            f"sql: the query reads table '{table}', which is not an input node "
+            f"(available tables: {', '.join(inputs) or 'none'})",
+            node=self.node,
+            hint="tables are the pipeline's nodes named in FROM/JOIN: check the name, "
+            "or list the nodes in 'inputs'",
+        )
+
     def _error(self, exc: Exception, inputs: Mapping[str, Any]) -> ComponentError:
         text = str(exc)
         available = ", ".join(inputs) or "none"
         unknown = re.search(r"relation '([^']*)' was not found", text)
         if unknown:
-            return ComponentError(
-                f"sql: the query reads table '{unknown.group(1)}', which is not an input node "
-                f"(available tables: {available})",
-                node=self.node,
-                hint="tables are the pipeline's nodes named in FROM/JOIN: check the name, "
-                "or list the nodes in 'inputs'",
-            )
+            return self._unknown_table(unknown.group(1), inputs)
         if type(exc).__name__.startswith("SQL"):
             return ComponentError(
                 f"sql: the query is not valid SQL for polars: {_short(exc)}",
@@ -290,14 +181,17 @@ class Sql(Component[SqlParams]):
         )
 
     def to_code(self) -> str:
-        """The query in a SQL context of the input nodes, spelled as the query spells them."""
-        query = self.params.query.strip().rstrip(";")
+        """The query in a SQL context of the input nodes, spelled as the query spells them.
+
+        The query is the text polars runs: the user's, with its comments blanked.
+        """
+        checked = self._checked(self.params.query)
         names = self.params.inputs
         if names is None:
             spelled: dict[str, str] = {}
-            for table in query_tables(self.params.query).tables:
+            for table in checked.tables:
                 if table != self.node:
                     spelled.setdefault(table.lower(), table)
             names = list(spelled.values())
         frames = ", ".join(f"{name!r}: {name}" for name in dict.fromkeys(names))
-        return f"pl.SQLContext(frames={{{frames}}}).execute({query!r}, eager=False)"
+        return f"pl.SQLContext(frames={{{frames}}}).execute({checked.text!r}, eager=False)"

@@ -32,11 +32,6 @@ if TYPE_CHECKING:
         require_columns,
         sql_expr,
     )
-    from pipeline_lab.components._sql_policy import (
-        RefusedSql,
-        check_sql_expression,
-        check_sql_query,
-    )
     from pipeline_lab.graph import Node, Pipeline
 
 _LAZY = {
@@ -49,9 +44,6 @@ _LAZY = {
     "parameter_references": "_expressions",
     "require_columns": "_expressions",
     "sql_expr": "_expressions",
-    "RefusedSql": "_sql_policy",
-    "check_sql_expression": "_sql_policy",
-    "check_sql_query": "_sql_policy",
 }
 
 
@@ -196,9 +188,6 @@ __all__ = [
     "ComponentError",
     "ComponentParams",
     "NodeInput",
-    "RefusedSql",
-    "check_sql_expression",
-    "check_sql_query",
     "code_with_parameters",
     "component",
     "component_issues",

@@ -128,7 +128,7 @@ class Component(ABC, Generic[P]):
         """Check what the parameter types cannot, before anything runs; raise ComponentError.
 
         A component whose parameters hold SQL checks it here against the SQL policy
-        (``_sql_policy``), so ``Pipeline.validate()`` reports what a run would refuse.
+        (``pipeline_lab.sql_policy``), so ``Pipeline.validate()`` reports what a run would refuse.
         """
 
     # -- what the builder and the graph ask -----------------------------------------------

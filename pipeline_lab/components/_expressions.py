@@ -1,6 +1,6 @@
 """User expressions are SQL, parsed by polars (``pl.sql_expr``): never Python ``eval``.
 
-Every expression passes the SQL policy (``_sql_policy``) first, once its parameters are bound,
+Every expression passes the SQL policy (``pipeline_lab.sql_policy``) first, once its parameters are bound,
 and polars parses the text the policy returns: an expression computes on its input's columns
 and never reads a file, a URL or another table.
 """
@@ -93,7 +93,7 @@ def checked_expression(text: str, *, param: str, component: str, node: str | Non
 
     ``:name`` parameters may still be unbound: they stand for literals.
     """
-    from pipeline_lab.components._sql_policy import RefusedSql, check_sql_expression
+    from pipeline_lab.sql_policy import RefusedSql, check_sql_expression
 
     if not isinstance(text, str) or not text.strip():
         raise ComponentError(
@@ -173,7 +173,7 @@ def with_sql_column(
     schema. Both are SQL parsed by polars, never Python. ``columns`` are the frame's column
     names, if the caller knows them (else they are resolved).
     """
-    from pipeline_lab.components._sql_policy import check_sql_query
+    from pipeline_lab.sql_policy import check_sql_query
 
     if columns is None:
         columns = frame.collect_schema().names()

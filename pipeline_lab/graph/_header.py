@@ -19,13 +19,16 @@ class _Parser(argparse.ArgumentParser):
         usage = self.format_usage().strip()
         # "unrecognized arguments: --retry 2": name the option that was meant first.
         if message.startswith("unrecognized arguments:"):
-            options = [o for action in self._actions for o in action.option_strings]
+            # Compared without the dashes every option shares, or anything looks close.
+            options = [o[2:] for action in self._actions for o in action.option_strings]
             for word in message.split(":", 1)[1].split():
                 if word.startswith("--"):
-                    meant = did_you_mean(word.split("=", 1)[0], options)
+                    given = word.split("=", 1)[0]
+                    meant = did_you_mean(given[2:], options)
                     if meant:
+                        meant = meant.replace("'", "'--", 1).replace(" or '", " or '--")
                         raise PipelineDefinitionError(
-                            f"unknown option {word.split('=', 1)[0]}; {meant}", hint=usage
+                            f"unknown option {given}; {meant}", hint=usage
                         )
         raise PipelineDefinitionError(message, hint=usage)
 

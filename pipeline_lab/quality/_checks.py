@@ -27,7 +27,7 @@ def _parse(check: str, node: str) -> Any:
 
     # The SQL policy first: polars plans a subquery's scan (reads a file, fetches a URL)
     # as it parses; it then parses the policy's text, not the one given.
-    from pipeline_lab.components import RefusedSql, check_sql_expression
+    from pipeline_lab.sql_policy import RefusedSql, check_sql_expression
 
     try:
         text = check_sql_expression(check).text

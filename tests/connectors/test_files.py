@@ -972,3 +972,17 @@ def test_files_are_replaced_by_default_and_tables_appended(tmp_path: Path) -> No
     write(pl.DataFrame({"a": [1]}), db, table="t")
     assert write(pl.DataFrame({"a": [2]}), db, table="t").mode == "append"
     assert read(db, table="t")["a"].to_list() == [1, 2]
+
+
+def test_a_filter_option_cannot_read_another_file(tmp_path: Path) -> None:
+    """filter= is SQL polars plans as it parses: a subquery reading a file is refused first."""
+    from pipeline_lab.connectors import read
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("token\nnever-shown\n")
+    data = tmp_path / "data.csv"
+    data.write_text("a\n1\n2\n")
+    with pytest.raises(ConnectorError, match="filter") as info:
+        read(str(data), filter=f"a IN (SELECT token FROM read_csv('{secret}'))")
+    assert "never-shown" not in str(info.value)
+    assert read(str(data), filter="a > 1")["a"].to_list() == [2]

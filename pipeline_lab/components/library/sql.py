@@ -1,7 +1,7 @@
 """The sql component: a SQL query over input nodes by name (polars' SQL context).
 
 The query's tables are the input nodes. Unless ``inputs`` lists them, they are read from the
-query's syntax tree, as the SQL policy (``_sql_policy``) parses it: the plain table names of
+query's syntax tree, as the SQL policy (``pipeline_lab.sql_policy``) parses it: the plain table names of
 its ``FROM`` and ``JOIN`` clauses, minus the tables its ``WITH`` clauses define. The graph
 keeps the names that are nodes, so naming a table that is not a node costs nothing until the
 query runs, where it is a clear error. The policy refuses, before anything runs and again
@@ -29,7 +29,7 @@ from pipeline_lab.components._base import (
     checking_plans,
 )
 from pipeline_lab.components._expressions import _short, bind_parameters
-from pipeline_lab.components._sql_policy import (
+from pipeline_lab.sql_policy import (
     CheckedSql,
     RefusedSql,
     check_sql_query,
@@ -48,7 +48,7 @@ class QueryTables(NamedTuple):
 def query_tables(query: str) -> QueryTables:
     """The tables a query reads and the common table expressions it defines.
 
-    Raises :class:`~pipeline_lab.components._sql_policy.RefusedSql` for a query the SQL
+    Raises :class:`~pipeline_lab.sql_policy.RefusedSql` for a query the SQL
     policy refuses.
     """
     checked = check_sql_query(query)

@@ -357,13 +357,30 @@ def _one_format(location: Location, files: list[str]) -> str:
     return next(iter(found))
 
 
+def _checked_filter(text: str) -> str:
+    """A ``filter=`` condition as the SQL policy passed it: polars plans a subquery's scan (a
+    file read, a URL fetched) while it parses, so nothing unchecked may reach it."""
+    from pipeline_lab.sql_policy import RefusedSql, check_sql_expression
+
+    try:
+        return check_sql_expression(text).text
+    except RefusedSql as exc:
+        raise ConnectorError(
+            f"filter {text!r} {'is not a valid SQL condition: ' if exc.invalid else ''}"
+            f"{exc.reason}",
+            hint=exc.hint or 'a SQL condition over the file\'s columns, e.g. "amount > 0"',
+        ) from None
+
+
 def _shaped(
     plan: pl.LazyFrame, *, columns: Any = None, filter: Any = None, limit: int | None = None
 ) -> pl.LazyFrame:
     import polars as pl
 
     if filter is not None:
-        plan = plan.filter(pl.sql_expr(filter) if isinstance(filter, str) else filter)
+        plan = plan.filter(
+            pl.sql_expr(_checked_filter(filter)) if isinstance(filter, str) else filter
+        )
     if columns is not None:
         names = plan.collect_schema().names()
         columns = [

@@ -699,3 +699,29 @@ def test_retry_after_seconds_or_http_date() -> None:
     assert retry_after_seconds(format_datetime(now - timedelta(seconds=5), usegmt=True), now) == 0.0
     assert retry_after_seconds("soon", now) is None
     assert retry_after_seconds(None, now) is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param({"headers": {"Cookie": "session=abc123def456"}}, id="cookie-header"),
+        pytest.param({"headers": {"X-Custom": "Bearer abc.def.ghi"}}, id="bearer-by-value"),
+        pytest.param({"headers": {"Proxy-Authorization": "Basic dXNlcjpwdw=="}}, id="proxy-auth"),
+        pytest.param({"params": {"api_key": "k-12345678"}}, id="api-key-query"),
+    ],
+)
+def test_a_rest_component_never_keeps_a_credential_in_its_parameters(
+    params: dict[str, object],
+) -> None:
+    """A node's parameters are saved in the notebook and in versions: credentials go in as
+    secret references, never as values; the error never repeats the value."""
+    from pipeline_lab import Node, Pipeline
+
+    pipeline = Pipeline("creds")
+    pipeline.add(
+        Node("api", component="read_rest", params={"url": "https://api.example.com/v1", **params})
+    )
+    [issue] = [i for i in pipeline.validate() if i.node == "api"]
+    assert "holds a credential" in issue.message and "secrets:" in (issue.hint or "")
+    for value in ("abc123def456", "abc.def.ghi", "dXNlcjpwdw==", "k-12345678"):
+        assert value not in str(issue)

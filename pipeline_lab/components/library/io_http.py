@@ -22,6 +22,7 @@ from pipeline_lab.components._base import (
     ComponentParams,
 )
 from pipeline_lab.connectors.http import GraphQLOptions, RestOptions, secret_problem
+from pipeline_lab.redact import masked_options
 
 if TYPE_CHECKING:
     import polars as pl
@@ -59,6 +60,18 @@ class _HttpSource(Component[Any]):
             if problem:
                 raise ComponentError(
                     f"component '{self.name}': parameter 'secrets': {problem}", node=node
+                )
+            # A node's parameters are kept in the notebook and in saved versions: a credential
+            # among them (a Cookie header, a bearer token, a URL with a password) is refused,
+            # by name or by value, as for managed sources; say where, never what.
+            if masked_options(params) != dict(params):
+                where = [k for k, v in params.items() if masked_options({k: v})[k] != v]
+                raise ComponentError(
+                    f"component '{self.name}': parameter {where[0]!r} holds a credential, which "
+                    "would be kept in the notebook and in every saved version",
+                    node=node,
+                    hint="pass it as a secret reference: secrets: {token: env:API_TOKEN} with "
+                    "auth: bearer (or basic, api_key), resolved only when the node runs",
                 )
         super().__init__(params, node=node)
 

@@ -157,6 +157,56 @@ def test_writes_inside_the_folder_work(layout: Path, catalog: Sources) -> None:
     assert outside_files(layout) == ["secret.csv"]
 
 
+WRITERS = {
+    "csv": lambda frame, path: frame.write_csv(path),
+    "ndjson": lambda frame, path: frame.write_ndjson(path),
+    "parquet": lambda frame, path: frame.write_parquet(path),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+def test_a_file_named_like_a_pattern_is_read_as_itself(tmp_path: Path, fmt: str) -> None:
+    """Polars expands ``*`` and ``[`` in the paths it is given: a file's own name must not turn
+    into a pattern that reaches other files (a hidden link out of the folder among them)."""
+    folder, outside = tmp_path / "src", tmp_path / "outside"
+    folder.mkdir()
+    outside.mkdir()
+    write_as = WRITERS[fmt]
+    write_as(pl.DataFrame({"v": ["harmless"]}), folder / f"a*.{fmt}")
+    write_as(SECRET_ROWS.rename({"secret": "v"}), outside / f"secret.{fmt}")
+    (folder / f"ab.{fmt}").symlink_to(outside / f"secret.{fmt}")
+    (folder / f".x.{fmt}").symlink_to(outside / f"secret.{fmt}")
+    catalog = Sources(src=str(folder))
+    assert read("src", table=f"a[*].{fmt}", catalog=catalog)["v"].to_list() == ["harmless"]
+    assert read("src", table=f"a*.{fmt}", catalog=catalog)["v"].to_list() == ["harmless"]
+    (folder / f"ab.{fmt}").unlink()  # now the folder read lists a*.<fmt> only (.x is hidden)
+    assert read("src", catalog=catalog)["v"].to_list() == ["harmless"]
+
+
+def test_names_with_brackets_are_files_not_patterns(tmp_path: Path) -> None:
+    folder = tmp_path / "sales"
+    folder.mkdir()
+    pl.DataFrame({"v": [1]}).write_csv(folder / "sales [2024].csv")
+    pl.DataFrame({"v": [2]}).write_csv(folder / "other.csv")
+    assert sorted(read(str(folder))["v"].to_list()) == [1, 2]
+    assert read(str(folder / "sales [2024].csv"))["v"].to_list() == [1]
+    write(pl.DataFrame({"v": [3]}), str(folder / "report [final].csv"))
+    assert read(str(folder / "report [final].csv"))["v"].to_list() == [3]
+
+
+def test_a_partitioned_append_does_not_write_through_a_link_out(
+    layout: Path, catalog: Sources
+) -> None:
+    (layout / "files" / "ds").mkdir()
+    (layout / "files" / "ds" / "v=a").symlink_to(layout / "outside", target_is_directory=True)
+    frame = pl.DataFrame({"v": ["a", "b"], "n": [1, 2]})
+    with pytest.raises(ConnectorError, match=r"ds/v=a leads to .*outside") as info:
+        write(frame, "files", table="ds", partition_by="v", mode="append", catalog=catalog)
+    assert "not written through" in info.value.message
+    assert outside_files(layout) == ["secret.csv"]
+    assert not (layout / "files" / "ds" / "v=b").exists()  # nothing half-written either
+
+
 def test_inspect_does_not_list_links_out(layout: Path, catalog: Sources) -> None:
     names = {t.name for t in ConnectionManager(catalog).inspect("files")}
     assert names == {"in.csv", "inner.csv", "sub"}

@@ -124,7 +124,7 @@ class CsvDialect:
         import polars as pl
 
         if self.native:
-            return pl.scan_csv(path, **{**self.polars, **overrides})
+            return pl.scan_csv(path, glob=False, **{**self.polars, **overrides})
         with self.text(path) as handle:
             data = handle.read().encode("utf-8")
         return pl.scan_csv(data, **{**self.polars, **overrides})

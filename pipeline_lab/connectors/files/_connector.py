@@ -166,7 +166,7 @@ class FileConnector(Connector):
                 hint="use mode='replace', 'append' (CSV, NDJSON, partitioned datasets) or "
                 "'error'; upserts on a key need a database",
             )
-        if target.is_glob:
+        if target.is_glob and any(c in "*?" for c in target.path):
             raise ConnectorError(
                 "cannot write to a glob", dataset=target.url, hint="name one file or folder"
             )

@@ -10,6 +10,7 @@ ones. Writers write one local file; the connector stages and publishes it atomic
 from __future__ import annotations
 
 import difflib
+import glob
 import inspect
 import re
 from collections.abc import Callable, Mapping
@@ -88,8 +89,12 @@ def normalized(options: Mapping[str, Any]) -> dict[str, Any]:
 def check_options(
     options: Mapping[str, Any], ours: set[str], function: Callable[..., Any], what: str
 ) -> None:
-    """Unknown options are errors that name the known ones (ours, then polars')."""
-    theirs = set(inspect.signature(function).parameters) - {"source", "file", "self"}
+    """Unknown options are errors that name the known ones (ours, then polars').
+
+    ``glob`` is not an option: the connector lists the files itself (a pattern goes in the path).
+    """
+    managed = {"source", "file", "self", "glob", "include_file_paths"}
+    theirs = set(inspect.signature(function).parameters) - managed
     known = {k for k in ours | theirs if not k.startswith("_")}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -128,6 +133,15 @@ def read_plan(
     return readers[fmt](files, dict(options), root, source_column)
 
 
+def _literal(path: str) -> str:
+    """``path`` as a glob matching only itself, for readers that always glob (``scan_ndjson``).
+
+    The paths here are files already listed (and checked to lie inside the source); polars must
+    not expand a ``*`` or ``[`` in a file's name into other files, hidden links among them.
+    """
+    return glob.escape(path)
+
+
 def _read_csv(
     files: list[str], options: dict[str, Any], root: str | None, source_column: str | None
 ) -> pl.LazyFrame:
@@ -140,7 +154,7 @@ def _read_csv(
     hive = hive_columns(files, root)
     if dialect.native and not hive:
         source: Any = files[0] if len(files) == 1 else files
-        plan = pl.scan_csv(source, include_file_paths=source_column, **dialect.polars)
+        plan = pl.scan_csv(source, include_file_paths=source_column, glob=False, **dialect.polars)
     else:
         plan = per_file(files, dialect.scan, hive, source_column)
     broken = check_schema(plan, files, dialect.scan)
@@ -172,28 +186,30 @@ def _read_ndjson(
     options, decimals = _text_decimals(options)
     hive = hive_columns(files, root)
     if not hive:
-        source: Any = files[0] if len(files) == 1 else files
+        source: Any = _literal(files[0]) if len(files) == 1 else [_literal(f) for f in files]
         plan = pl.scan_ndjson(source, include_file_paths=source_column, **options)
     else:
-        plan = per_file(files, lambda p: pl.scan_ndjson(p, **options), hive, source_column)
+        plan = per_file(
+            files, lambda p: pl.scan_ndjson(_literal(p), **options), hive, source_column
+        )
 
     def reread(path: str, schema: Mapping[str, Any] | None, exc: Exception) -> pl.DataFrame:
         return recover_ndjson(path, schema, exc, policy=policy, options=options)
 
-    broken = check_schema(plan, files, lambda p: pl.scan_ndjson(p, **options))
+    broken = check_schema(plan, files, lambda p: pl.scan_ndjson(_literal(p), **options))
     if broken is not None:  # even the types could not be inferred: read line by line
         frames = []
         for path in files:
             if path in broken:
                 frame = reread(path, None, broken[path])
             else:
-                frame = pl.read_ndjson(path, **options)
+                frame = pl.read_ndjson(_literal(path), **options)
             frames.append(with_constants(frame.lazy(), constants(path, hive, source_column)))
         plan = pl.concat(frames, how="vertical_relaxed")
         return _finish_json(plan, decimals, flatten, separator)
 
     def scan(path: str, schema: Mapping[str, Any]) -> pl.DataFrame:
-        return pl.scan_ndjson(path, **{**options, "schema": schema}).collect()
+        return pl.scan_ndjson(_literal(path), **{**options, "schema": schema}).collect()
 
     plan = guarded(plan, lambda exc: recover(files, plan, exc, hive, source_column, scan, reread))
     return _finish_json(plan, decimals, flatten, separator)
@@ -286,7 +302,7 @@ def _read_parquet(
     if root is not None:
         options.setdefault("hive_partitioning", True)  # a folder is a (maybe partitioned) dataset
     source: Any = files[0] if len(files) == 1 else files
-    return pl.scan_parquet(source, include_file_paths=source_column, **options)
+    return pl.scan_parquet(source, include_file_paths=source_column, glob=False, **options)
 
 
 def _read_excel(

@@ -82,7 +82,11 @@ class Location:
 
     @property
     def is_glob(self) -> bool:
-        return any(c in GLOB_CHARS for c in self.path)
+        """Whether the path is a pattern: it has ``*``, ``?`` or ``[`` and names nothing that
+        exists (a local ``sales [2024].csv`` that exists is that file, not a pattern)."""
+        if not any(c in GLOB_CHARS for c in self.path):
+            return False
+        return not (self.is_local and os.path.lexists(self.path))
 
     @property
     def url(self) -> str:
@@ -333,7 +337,7 @@ def staged(
                 os.makedirs(temporary)
             yield temporary
             if merge:
-                _merge_folder(temporary, location.path)
+                _merge_folder(temporary, location)
             elif folder:
                 _swap_folder(temporary, location.path)
             else:
@@ -375,9 +379,24 @@ def _swap_folder(temporary: str, target: str) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def _merge_folder(staging: str, target: str) -> None:
-    for path in _files_under(staging):
-        destination = os.path.join(target, os.path.relpath(path, staging))
+def _merge_folder(staging: str, target: Location) -> None:
+    """Move the staged files into ``target``; none moves if one would land outside its root
+    (a partition folder there that is a link out of the source's folder)."""
+    moves = [
+        (p, os.path.join(target.path, os.path.relpath(p, staging))) for p in _files_under(staging)
+    ]
+    for _path, destination in moves:
+        real = target.escapes(destination)
+        if real is not None:
+            raise ConnectorError(
+                f"{target.display(os.path.dirname(destination))} leads to "
+                f"{target.display(os.path.dirname(real))}, outside "
+                f"{target.display(target.root or '')}: a link out of the source's folder "
+                "is not written through",
+                dataset=target.url,
+                hint="replace the link with a folder, or write with mode='replace'",
+            )
+    for path, destination in moves:
         os.makedirs(os.path.dirname(destination), exist_ok=True)
         os.replace(path, destination)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -43,7 +44,8 @@ _URL_PASSWORD = re.compile(
 # ``X-Auth-Token=...``), not a word in a URL (``?echo=cookie``): its value is an optional
 # scheme and one word, or a cookie list (``a=1; b=2``).
 _HEADER_VALUE = re.compile(
-    r"(?<![\w=/.-])(?P<head>(?:proxy-)?authorization|(?:set-)?cookie|x-auth[\w-]*|x-api-key)"
+    r"(?<![\w=/.-])(?P<head>(?:proxy-)?authorization|(?:set-)?cookie|x-auth[\w-]*|x-api-key"
+    r"|x-token[\w-]*|x-access-key|[\w-]*subscription-key)"
     r"(?P<sep>[\"']?\s*[:=]\s*[\"']?)"
     r"(?P<value>(?:(?:basic|bearer|digest|token|negotiate|ntlm)\s+)?"
     r"[^\s\"',;&]+(?:;\s*[^\s\"',;&]+)*)",
@@ -107,13 +109,18 @@ def scrub(text: str, secrets: Iterable[str | None] = (), *, limit: int | None = 
 
 def _forms(value: str) -> Iterator[str]:
     """The ways ``value`` may be written in a foreign text: as is, URL-encoded (a query
-    string, a form body), JSON-escaped (a JSON body), base64 (a header)."""
+    string, a form body; once or twice), JSON-escaped (a JSON body; ``/`` as ``\\/`` too),
+    HTML-escaped (an error page), base64 (a header)."""
     yield value
     yield quote(value, safe="")
     yield quote(value)
     yield quote_plus(value)
-    yield json.dumps(value)[1:-1]
-    yield json.dumps(value, ensure_ascii=False)[1:-1]
+    yield quote(quote(value, safe=""), safe="")
+    for escaped in (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]):
+        yield escaped
+        yield escaped.replace("/", "\\/")
+    yield html.escape(value)
+    yield html.escape(value, quote=False)
     encoded = value.encode()
     yield base64.b64encode(encoded).decode().rstrip("=")
     yield base64.urlsafe_b64encode(encoded).decode().rstrip("=")
@@ -160,6 +167,9 @@ _SECRET_NAMES = frozenset(
         "credentials",
         "cookie",
         "set_cookie",
+        "subscription_key",
+        "sig",  # an Azure shared access signature
+        "signature",
     }
 )
 _SECRET_SUFFIXES = (
@@ -172,17 +182,26 @@ _SECRET_SUFFIXES = (
     "_authorization",  # Proxy-Authorization
     "_cookie",
     "_credentials",
+    "_access_key",  # X-Access-Key
+    "_secret_key",
+    "_private_key",
+    "_account_key",
+    "_subscription_key",  # Ocp-Apim-Subscription-Key
+    "_signature",  # X-Amz-Signature
 )
-_SECRET_PREFIXES = ("x_auth",)  # X-Auth, X-Auth-Token, X-Auth-Key, X-Authorization
+# X-Auth, X-Auth-Token, X-Authorization; X-Token, X-Token-Value; X-Secret...; X-Api-Key...
+_SECRET_PREFIXES = ("x_auth", "x_token", "x_secret", "x_api_key", "x_api_token")
 # Values that are credentials whatever their option is called.
 _AUTH_SCHEME = re.compile(
-    # A scheme, then a credential with a digit or a symbol (not "Basic authentication").
+    # A scheme, then a credential: with a digit or a symbol, or of 16 letters or more
+    # (not "Basic authentication", "Bearer authorization").
     r"(?i)^\s*(?:basic|bearer|digest|token|negotiate|ntlm|aws4-hmac-sha256)\s+"
-    r"(?=[^\s]*[0-9+/=._~\-])[A-Za-z0-9+/=._~\-,]{8,}"
+    r"(?:(?=[^\s]*[0-9+/=._~\-])[A-Za-z0-9+/=._~\-,]{8,}|[A-Za-z]{16,}(?:\s|$))"
 )
 _JWT = re.compile(r"^eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*$")
-_KNOWN_TOKEN = re.compile(  # GitHub, GitLab, Slack, Stripe, OpenAI-style API keys
-    r"^(?:gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[sr]k_live_|sk-)[A-Za-z0-9_\-]{16,}$"
+_KNOWN_TOKEN = re.compile(  # GitHub, GitLab, Slack, Stripe, OpenAI-style, Google API keys; AWS
+    r"^(?:(?:gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[sr]k_live_|sk-)[A-Za-z0-9_\-]{16,}"
+    r"|AIza[0-9A-Za-z_\-]{35}|(?:AKIA|ASIA)[0-9A-Z]{16})$"
 )
 
 

@@ -120,6 +120,11 @@ FORMS = [
     pytest.param("u=p%40ss%2fw0rd", ["p@ss/w0rd"], None, "p%40ss%2fw0rd", id="url-encoded-lower"),
     pytest.param("q=a+b%26c", ["a b&c"], None, "a+b%26c", id="form-encoded"),
     pytest.param('{"pw": "s3\\"cret"}', ['s3"cret'], None, 's3\\"cret', id="json-escaped"),
+    pytest.param('{"t": "s3\\/cr3t"}', ["s3/cr3t"], None, "s3\\/cr3t", id="json-slash-escaped"),
+    pytest.param(
+        "<p>you sent t0ken&amp;more</p>", ["t0ken&more"], None, "t0ken&amp;", id="html-escaped"
+    ),
+    pytest.param("u=p%2540ss%252F1", ["p@ss/1"], None, "p%2540ss", id="url-encoded-twice"),
     pytest.param(
         "." * 150 + " token tok3n-0123456789abcdef",
         ["tok3n-0123456789abcdef"],
@@ -132,6 +137,9 @@ FORMS = [
     ),
     pytest.param('{"Cookie": "sid=abc123; theme=dark"}', [], None, "abc123", id="cookie-header"),
     pytest.param("X-Auth-Token: zz9-plural-z-alpha", [], None, "zz9-plural", id="x-auth-header"),
+    pytest.param(
+        "Ocp-Apim-Subscription-Key: 3f2a9c1b7e5d", [], None, "3f2a9c1b", id="subscription-key"
+    ),
     pytest.param(
         "Proxy-Authorization: Bearer p4ss.w0rd", [], None, "p4ss.w0rd", id="proxy-authorization"
     ),
@@ -189,6 +197,15 @@ def test_scrub_leaves_ordinary_words(text: str) -> None:
         pytest.param("X-Auth-Token", True, id="x-auth-token"),
         pytest.param("X-API-Key", True, id="x-api-key"),
         pytest.param("PRIVATE-TOKEN", True, id="gitlab-private-token"),
+        pytest.param("Ocp-Apim-Subscription-Key", True, id="azure-subscription-key"),
+        pytest.param("X-Access-Key", True, id="x-access-key"),
+        pytest.param("X-Token-Value", True, id="x-token-value"),
+        pytest.param("sig", True, id="azure-sas-signature"),
+        pytest.param("X-Amz-Signature", True, id="aws-signature"),
+        pytest.param("primary_key", False, id="primary-key"),
+        pytest.param("partition_key", False, id="partition-key"),
+        pytest.param("key", False, id="key"),
+        pytest.param("X-Api-Version", False, id="x-api-version"),
         pytest.param("token_url", False, id="token-url"),
         pytest.param("api_key_header", False, id="name-of-the-key-header"),
         pytest.param("auth", False, id="auth-kind"),
@@ -212,6 +229,11 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dBjftJeZ4CVPmB92K27uhbUJ
         pytest.param(JWT, "a JSON Web Token", id="jwt"),
         pytest.param("-----BEGIN RSA PRIVATE KEY-----\nMII...", "a private key", id="pem"),
         pytest.param("ghp_" + "a1B2" * 9, "an API token", id="github-token"),
+        pytest.param("AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "an API token", id="google"),
+        pytest.param("AKIAIOSFODNN7EXAMPLE", "an API token", id="aws-access-key-id"),
+        pytest.param("Bearer abcdefghijklmnop", "an Authorization header value", id="letters"),
+        pytest.param("Bearer\tabc.123-xyz", "an Authorization header value", id="tab"),
+        pytest.param("Bearer authorization", None, id="scheme-and-a-word"),
         pytest.param("http://proxy:3128", None, id="url-without-password"),
         pytest.param("Basic authentication", None, id="words"),
         pytest.param("bearer", None, id="auth-kind"),

@@ -433,15 +433,38 @@ def test_upsert_without_a_constraint_deletes_then_inserts(db_url: str, loose: st
     before = tables_now(db_url)
     result = write(changes, db_url, table=loose, mode="upsert", key="id")
     assert result.rows == 2
-    assert rows_of(db_url, loose, "id", "customer", "amount", "note") == [
+    rows = rows_of(db_url, loose, "id", "customer", "amount", "note")
+    # Both rows of key 2 are replaced by the frame's one row; the note (not in the frame)
+    # keeps the value one of them had, as an upsert on a constraint keeps it.
+    assert rows[1] in [(2, "bo (new)", 22, "old"), (2, "bo (new)", 22, "older")]
+    assert rows[:1] + rows[2:] == [
         (1, "ana", 10, "first"),  # another key: untouched
-        (2, "bo (new)", 22, None),  # both rows of key 2 replaced by the frame's one row
         (9, "new", 90, None),  # a new key: inserted
         (None, "nobody", 0, "null key"),  # a null key matches nothing: untouched
     ]
     assert tables_now(db_url) == before  # no staging table left behind
     write(changes, db_url, table=loose, mode="upsert", key="id")  # again: the same rows
     assert count(db_url, loose) == 4
+
+
+def test_upsert_without_a_constraint_keeps_the_columns_the_frame_lacks(
+    db_url: str, table_name: str
+) -> None:
+    """Old rows keep them; new rows take the column's default (NOT NULL ones too)."""
+    execute(
+        db_url,
+        f"CREATE TABLE {table_name} (id INTEGER, name VARCHAR(20), "
+        "email VARCHAR(50), status VARCHAR(10) NOT NULL DEFAULT 'active')",
+        f"INSERT INTO {table_name} VALUES (1, 'ann', 'ann@x.org', 'vip'), "
+        "(2, 'bob', 'bob@x.org', 'active')",
+    )
+    changes = pl.DataFrame({"id": [1, 3], "name": ["ANN", "cy"]})
+    write(changes, db_url, table=table_name, mode="upsert", key="id")
+    assert rows_of(db_url, table_name, "id", "name", "email", "status") == [
+        (1, "ANN", "ann@x.org", "vip"),
+        (2, "bob", "bob@x.org", "active"),
+        (3, "cy", None, "active"),
+    ]
 
 
 def test_upsert_on_a_composite_text_key_without_a_constraint(db_url: str, table_name: str) -> None:

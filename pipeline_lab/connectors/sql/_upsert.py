@@ -6,8 +6,10 @@ MySQL and MariaDB ``INSERT ... ON DUPLICATE KEY UPDATE`` (columns the frame lack
 their values). SQL Server and Oracle ``MERGE``, which needs no constraint. Everywhere else,
 dlt's ``delete-insert``: the frame goes to a temporary table (indexed on the key), the
 table's rows whose key is there are deleted, and the frame's rows inserted, in the same
-transaction, so a failure at any step leaves the table as it was. Rows are then replaced
-whole: columns the frame lacks take their defaults, and several rows of one key become one.
+transaction, so a failure at any step leaves the table as it was. Several rows of one key
+become one. As with a constraint, columns the frame lacks keep their values in rows that
+were there (the staging table takes them from the table before the delete) and take their
+defaults in new rows.
 
 Keys are never null (the write refuses a frame with a null key: NULL equals nothing in
 SQL, so such a row could only ever be added again); rows of the table whose key is null are
@@ -88,48 +90,82 @@ def delete_insert(
     connection: Connection, table: Table, frame: pl.DataFrame, keys: list[str], chunk: int
 ) -> None:
     """Delete the rows whose key the frame holds, then insert the frame (no constraint needed)."""
-    from sqlalchemy import Column, MetaData, Table, and_, delete, exists, insert, select
+    from sqlalchemy import and_, delete, exists, update
 
-    staged = _stage(connection, table, frame, keys, chunk)
+    kept = [c.name for c in table.columns if c.name not in frame.columns]
+    staged = _stage(connection, table, frame, keys, chunk, kept=kept)
     try:
-        matched = exists().where(and_(*(staged.c[k] == table.c[k] for k in keys)))
-        connection.execute(delete(table).where(matched))
-        target = Table(
-            table.name,
-            MetaData(),
-            *[Column(c, table.c[c].type) for c in frame.columns],
-            schema=table.schema,
-        )
-        rows = select(*[staged.c[c] for c in frame.columns])
-        connection.execute(insert(target).from_select(list(frame.columns), rows))
+        matched = and_(*(staged.c[k] == table.c[k] for k in keys))
+        if kept:  # the values of the columns the frame lacks, from the rows about to go
+            values = {staged.c[c]: table.c[c] for c in kept} | {staged.c[_MATCHED]: 1}
+            connection.execute(update(staged).values(values).where(matched))
+        connection.execute(delete(table).where(exists().where(matched)))
+        if not kept:
+            _insert_from(connection, table, staged, list(frame.columns))
+            return
+        old = staged.c[_MATCHED] == 1
+        _insert_from(connection, table, staged, [*frame.columns, *kept], old)
+        _insert_from(connection, table, staged, list(frame.columns), staged.c[_MATCHED].is_(None))
     finally:
         if not copies(connection.dialect):  # PostgreSQL drops its own at commit or rollback
             _drop_stage(connection, staged)
 
 
+_MATCHED = "pl_stage_matched"
+"""The staging table's mark on a row whose key the table held (so its kept columns are set)."""
+
+
+def _insert_from(
+    connection: Connection, table: Table, staged: Table, columns: list[str], where: Any = None
+) -> None:
+    """``INSERT INTO table (columns) SELECT columns FROM staged [WHERE ...]``."""
+    from sqlalchemy import Column, MetaData, Table, insert, select
+
+    target = Table(
+        table.name, MetaData(), *[Column(c, table.c[c].type) for c in columns], schema=table.schema
+    )
+    rows = select(*[staged.c[c] for c in columns])
+    if where is not None:
+        rows = rows.where(where)
+    connection.execute(insert(target).from_select(columns, rows))
+
+
 def _stage(
-    connection: Connection, table: Table, frame: pl.DataFrame, keys: list[str], chunk: int
+    connection: Connection,
+    table: Table,
+    frame: pl.DataFrame,
+    keys: list[str],
+    chunk: int,
+    *,
+    kept: Sequence[str] = (),
 ) -> Table:
-    """A temporary table of the frame's columns (the table's types, no constraints), filled."""
-    from sqlalchemy import Column, Index, MetaData, Table
+    """A temporary table of the frame's columns (the table's types, no constraints), filled.
+
+    ``kept`` columns of the table, and a :data:`_MATCHED` mark, are there too, empty.
+    """
+    from sqlalchemy import Column, Index, Integer, MetaData, Table
 
     name = f"pl_stage_{uuid.uuid4().hex[:12]}"
+    names = [*frame.columns, *kept]
+    marks = [Column(_MATCHED, Integer)] if kept else []
     if copies(connection.dialect):
         preparer = literal_dialect(connection.dialect).identifier_preparer
-        columns = ", ".join(preparer.quote(c) for c in frame.columns)
+        columns = ", ".join(preparer.quote(c) for c in names)
+        mark = f", CAST(NULL AS INTEGER) AS {preparer.quote(_MATCHED)}" if kept else ""
         run_sql(
             connection,
             f"CREATE TEMPORARY TABLE {preparer.quote(name)} ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {preparer.format_table(table)} WITH NO DATA",
+            f"SELECT {columns}{mark} FROM {preparer.format_table(table)} WITH NO DATA",
         )
-        staged = Table(name, MetaData(), *[Column(c, table.c[c].type) for c in frame.columns])
+        staged = Table(name, MetaData(), *[Column(c, table.c[c].type) for c in names], *marks)
         copy_in(connection, staged, frame, chunk)
         run_sql(connection, f"ANALYZE {preparer.quote(name)}")  # plan the join on real counts
         return staged
     staged = Table(
         name,
         MetaData(),
-        *[Column(c, table.c[c].type) for c in frame.columns],
+        *[Column(c, table.c[c].type) for c in names],
+        *marks,
         prefixes=["TEMPORARY"],
     )
     # Indexed on the key, so each of the table's rows finds its match without a scan.

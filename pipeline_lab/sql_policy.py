@@ -40,7 +40,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -172,6 +172,34 @@ class CheckedSql:
         return [t for t in self.tables if t.lower() not in known]
 
 
+LONGEST = 100_000
+"""The longest SQL text checked, in characters (longer ones are refused before parsing: a
+megabyte of ``OR`` takes sqlglot half a minute)."""
+
+
+def _bounded(check: Callable[[str], CheckedSql]) -> Callable[[str], CheckedSql]:
+    """``check``, refusing a text too long to parse quickly or nested too deeply to parse."""
+
+    @functools.wraps(check)
+    def bounded(text: str) -> CheckedSql:
+        if len(text) > LONGEST:
+            raise RefusedSql(
+                f"is {len(text):,} characters long; the longest checked is {LONGEST:,}",
+                "put a long list of values in a table (a node) and join it, or filter with "
+                "IN (SELECT ...) over it",
+            )
+        try:
+            return check(text)
+        except RecursionError:  # sqlglot parses recursively: ~40 levels of nesting
+            raise RefusedSql(
+                "is nested too deeply to read",
+                "flatten it: name the inner parts in a WITH clause or in earlier nodes",
+            ) from None
+
+    return bounded
+
+
+@_bounded
 @functools.lru_cache(maxsize=2048)
 def check_sql_expression(text: str) -> CheckedSql:
     """``text`` as one SQL expression over columns, or :class:`RefusedSql`."""
@@ -185,6 +213,7 @@ def check_sql_expression(text: str) -> CheckedSql:
     return CheckedSql(_rebuild(text, tokens))
 
 
+@_bounded
 @functools.lru_cache(maxsize=512)
 def check_sql_query(text: str) -> CheckedSql:
     """``text`` as one SELECT over plain tables, or :class:`RefusedSql`."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,37 @@ def test_queries_that_read_more_than_tables_are_refused(query: str, message: str
         check_sql_query(query)
     assert message in info.value.reason
     assert info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("(" * 300 + "a" + ")" * 300 + " > 0", "nested too deeply", id="parens"),
+        pytest.param("abs(" * 300 + "a" + ")" * 300 + " > 0", "nested too deeply", id="calls"),
+        pytest.param("CASE WHEN a THEN " * 300 + "1" + " END" * 300, "nested", id="case"),
+        pytest.param(
+            " OR ".join(f"a = {i}" for i in range(20_000)), "characters long", id="long-or-chain"
+        ),
+    ],
+)
+def test_texts_too_deep_or_long_to_parse_are_refused_quickly(text: str, message: str) -> None:
+    """Not a RecursionError from deep inside sqlglot, nor half a minute of parsing."""
+    started = time.perf_counter()
+    for check in (check_sql_expression, check_sql_query):
+        query = text if check is check_sql_expression else f"SELECT * FROM t WHERE {text}"
+        with pytest.raises(RefusedSql, match=message) as info:
+            check(query)
+        assert info.value.hint
+    assert time.perf_counter() - started < 5
+    assert check_sql_expression("(" * 20 + "a" + ")" * 20 + " > 0").text  # ordinary nesting
+
+
+def test_a_long_check_is_named_briefly_in_the_node_error() -> None:
+    from pipeline_lab.errors import QualityGateError
+    from pipeline_lab.quality import evaluate_check
+
+    long = " OR ".join(f"a = {i}" for i in range(20_000))
+    with pytest.raises(QualityGateError, match="characters long") as info:
+        evaluate_check(pl.DataFrame({"a": [1]}), long, node="orders")
+    assert info.value.node == "orders"
+    assert len(info.value.message) < 400

@@ -32,10 +32,11 @@ def _parse(check: str, node: str) -> Any:
     try:
         text = check_sql_expression(check).text
     except RefusedSql as exc:
+        shown = repr(check if len(check) <= 200 else check[:200] + "...")
         if exc.invalid:
-            message = f"check {check!r} is not a valid SQL condition: {exc.reason}"
+            message = f"check {shown} is not a valid SQL condition: {exc.reason}"
         else:
-            message = f"check {check!r} {exc.reason}"
+            message = f"check {shown} {exc.reason}"
         raise QualityGateError(message, node=node, hint=exc.hint or _CHECK_HINT) from None
     try:
         return pl.sql_expr(text)

@@ -9,6 +9,7 @@ the kernel's process.
 from __future__ import annotations
 
 import ast
+import copy
 import builtins
 import linecache
 import threading
@@ -78,6 +79,7 @@ def headless_namespace(pipeline: Pipeline, overrides: Mapping[str, Any], run_id:
     """Run the parameters cell (the setup cells run later: :func:`run_setup`)."""
     __tracebackhide__ = True
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    overrides = {name: _own_copy(value) for name, value in overrides.items()}
     if pipeline.param_code:
         run_parameters(pipeline.param_code, namespace, overrides)
     values = {name: namespace.get(name, default) for name, default in pipeline.params.items()}
@@ -114,6 +116,16 @@ def run_parameters(code: str, namespace: dict[str, Any], overrides: Mapping[str,
         skip=lambda stmt: _assigns_only(stmt, overrides),
     )
     namespace.update(overrides)  # also over a name assigned with others (``a, b = ...``)
+
+
+def _own_copy(value: Any) -> Any:
+    """The run's own copy of an override, which the parameters cell or a node may change in
+    place (``items.append(...)``) without touching the caller's object or the next run's; a
+    value that cannot be copied is used as given."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # a handle, a lock, a module: nothing to protect by copying
+        return value
 
 
 def _assigns_only(stmt: ast.stmt, names: Mapping[str, Any]) -> bool:

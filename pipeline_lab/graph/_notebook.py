@@ -212,14 +212,45 @@ def _read_parameters(pipeline: Pipeline, code: str) -> None:
         ) from None
     pipeline.param_code = code
     for stmt in tree.body:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
-        value = getattr(stmt, "value", None)
+        for name, value in _parameters_bound(stmt):
+            try:  # a literal is the default shown; anything else is computed when the cell runs
+                pipeline.params[name] = ast.literal_eval(value) if value else None
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                pipeline.params[name] = None
+
+
+def _parameters_bound(stmt: ast.stmt) -> list[tuple[str, ast.expr | None]]:
+    """The names a parameters-cell statement binds, each with its literal value if it has one.
+
+    ``n = 2`` binds n to 2; ``a, b = n, 10`` and ``first, *rest = xs`` bind their names to
+    computed values, as does ``n += 1`` and a walrus (``if (m := n * 3) > 0:``). Imports,
+    functions and classes are the cell's tools, not parameters.
+    """
+    bound: list[tuple[str, ast.expr | None]] = []
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        if isinstance(stmt.targets[0], ast.Name):
+            return [(stmt.targets[0].id, stmt.value)]
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return [(stmt.target.id, stmt.value)]
+    if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         for target in targets:
-            if isinstance(target, ast.Name):
-                try:
-                    pipeline.params[target.id] = ast.literal_eval(value) if value else None
-                except ValueError:
-                    pipeline.params[target.id] = None  # computed when the cell runs
+            bound += [(name, None) for name in _target_names(target)]
+    if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        walrus = [n.target for n in ast.walk(stmt) if isinstance(n, ast.NamedExpr)]
+        bound += [(t.id, None) for t in walrus]
+    return bound
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    """The names an assignment target binds (``a``, ``a, *b``), not ``x[0]`` nor ``x.y``."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [name for element in target.elts for name in _target_names(element)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []
 
 
 def _read_node(source: str) -> Node:

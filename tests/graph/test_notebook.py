@@ -147,6 +147,42 @@ def test_computed_parameter_gets_its_value_in_a_run(make_notebook: MakeNotebook)
     assert pipeline.run(hooks=[], params={"n": 1}).outputs == {"out": 2}
 
 
+def test_parameters_bound_by_unpacking_starred_walrus_or_augmented_assignment(
+    make_notebook: MakeNotebook,
+) -> None:
+    path = make_notebook(
+        (
+            "a, b = 1, 2\nfirst, *rest = [1, 2, 3]\nn = 5\nn += 1\n"
+            "if (m := n * 2) > 0:\n    pass\nlimits = {'k': 1}\nlimits['k'] = 9\n",
+            ["parameters"],
+        ),
+        "%%pipeline out\n(a, b, first, rest, n, m, limits)",
+    )
+    pipeline = Pipeline.from_notebook(path)
+    assert pipeline.params == {
+        "a": None, "b": None, "first": None, "rest": None, "n": None, "m": None,
+        "limits": {"k": 1},  # an item assignment changes the value, it binds no new name
+    }  # fmt: skip
+    assert set(pipeline.parameters_of("out")) == {"a", "b", "first", "rest", "n", "m", "limits"}
+    assert pipeline.validate() == []
+    assert pipeline.run(hooks=[]).outputs == {"out": (1, 2, 1, [2, 3], 6, 12, {"k": 9})}
+    overridden = pipeline.run(hooks=[], params={"b": 20, "n": 1})
+    assert overridden.outputs == {"out": (1, 20, 1, [2, 3], 1, 2, {"k": 9})}
+
+
+def test_parameters_cell_changing_an_override_in_place_leaves_the_callers_value(
+    make_notebook: MakeNotebook,
+) -> None:
+    path = make_notebook(
+        ("items = [1]\nitems.append(99)", ["parameters"]), "%%pipeline out\nlen(items)"
+    )
+    pipeline = Pipeline.from_notebook(path)
+    mine = [1, 2]
+    assert pipeline.run(hooks=[], params={"items": mine}).outputs == {"out": 3}
+    assert pipeline.run(hooks=[], params={"items": mine}).outputs == {"out": 3}
+    assert mine == [1, 2]
+
+
 def test_parameters_cell_with_syntax_error(make_notebook: MakeNotebook) -> None:
     path = make_notebook(("x = (", ["parameters"]))
     with pytest.raises(

@@ -9,8 +9,8 @@ the kernel's process.
 from __future__ import annotations
 
 import ast
-import copy
 import builtins
+import copy
 import linecache
 import threading
 from collections import OrderedDict

@@ -227,9 +227,12 @@ def _parameters_bound(stmt: ast.stmt) -> list[tuple[str, ast.expr | None]]:
     functions and classes are the cell's tools, not parameters.
     """
     bound: list[tuple[str, ast.expr | None]] = []
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-        if isinstance(stmt.targets[0], ast.Name):
-            return [(stmt.targets[0].id, stmt.value)]
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+    ):
+        return [(stmt.targets[0].id, stmt.value)]
     if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
         return [(stmt.target.id, stmt.value)]
     if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign):

@@ -110,6 +110,11 @@ class NotebookFile:
                 f"'{path}' is not a Jupyter notebook (not valid notebook JSON: {exc})",
                 hint="pass a .ipynb file saved by Jupyter",
             ) from None
+        except RecursionError:
+            raise PipelineDefinitionError(
+                f"'{path}' is not a Jupyter notebook (its JSON is nested too deeply to read)",
+                hint="pass a .ipynb file saved by Jupyter",
+            ) from None
         _check_notebook(path, data)
         return cls(path, data, text)
 
@@ -224,13 +229,49 @@ def _check_notebook(path: Path, data: Any) -> None:
             f"'{path}' is not a Jupyter notebook (no 'cells' list)", hint=saved
         )
     for index, cell in enumerate(cells):
-        if not isinstance(cell, dict):
+        damage = _cell_damage(cell)
+        if damage:
             raise PipelineDefinitionError(
-                f"'{path}' is damaged: cell {index + 1} is a JSON {_json_type(cell)} "
-                f"({json.dumps(cell)[:40]}), not a cell object",
+                f"'{path}' is damaged: cell {index + 1} {damage}",
                 hint="restore the file from version control or a backup; each entry of "
-                '"cells" is an object with "cell_type", "metadata" and "source"',
+                '"cells" is an object with "cell_type" (a string), "metadata" (an object, '
+                'its "tags" a list of strings) and "source" (a string or a list of strings)',
             )
+
+
+def _cell_damage(cell: Any) -> str | None:
+    """What makes ``cell`` something no Jupyter writes, or ``None`` if it is a cell."""
+    if not isinstance(cell, dict):
+        return f"is a JSON {_json_type(cell)} ({_shown(cell)}), not a cell object"
+    if not isinstance(cell.get("cell_type"), str):
+        return f'has "cell_type": {_shown(cell.get("cell_type"))}, not a string'
+    source = cell.get("source", "")
+    if not isinstance(source, str) and not (
+        isinstance(source, list) and all(isinstance(line, str) for line in source)
+    ):
+        return f'has "source": {_shown(source)}, not a string or a list of strings'
+    metadata = cell.get("metadata", {})
+    if not isinstance(metadata, dict):
+        return f'has "metadata": {_shown(metadata)}, not an object'
+    tags = metadata.get("tags", [])
+    if not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)):
+        return f'has "metadata.tags": {_shown(tags)}, not a list of strings'
+    try:
+        json.dumps(cell, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"holds a lone UTF-16 surrogate ({exc.object[exc.start : exc.end]!a}), not text"
+    except RecursionError:
+        return "is nested too deeply"
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as the file has it, cut short."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (ValueError, RecursionError):
+        text = "..."
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _json_type(value: Any) -> str:

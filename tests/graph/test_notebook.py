@@ -30,6 +30,10 @@ def without_indexes(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _cell(**fields: Any) -> dict[str, Any]:
+    return {"cell_type": "code", "metadata": {}, "outputs": [], "source": "x = 1"} | fields
+
+
 def without_id(node: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in node.items() if k != "cell_id"}
 
@@ -297,6 +301,15 @@ def test_bad_notebook_files_say_what_they_are(
     assert in_hint in (info.value.hint or "")
 
 
+@pytest.mark.parametrize("opening", ["[", '{"a": '])
+def test_json_nested_too_deeply_is_refused(tmp_path: Path, opening: str) -> None:
+    path = tmp_path / "deep.ipynb"
+    closing = "]" if opening == "[" else "}"
+    path.write_text('{"cells": [' + opening * 100_000 + "1" + closing * 100_000 + "]}")
+    with pytest.raises(PipelineDefinitionError, match="nested too deeply"):
+        Pipeline.from_notebook(path)
+
+
 @pytest.mark.parametrize(
     ("content", "in_message"),
     [
@@ -304,6 +317,41 @@ def test_bad_notebook_files_say_what_they_are(
         pytest.param({"cells": [], "nbformat": True}, "true, which is not", id="boolean"),
         pytest.param({"cells": [None], "nbformat": 4}, "cell 1 is a JSON null", id="null"),
         pytest.param({"cells": [[1]], "nbformat": 4}, "cell 1 is a JSON array", id="array"),
+        pytest.param(
+            {"cells": [_cell(metadata={"tags": None})], "nbformat": 4},
+            'cell 1 has "metadata.tags": null, not a list of strings',
+            id="tags-null",
+        ),
+        pytest.param(
+            {"cells": [_cell(metadata={"tags": "parameters"})], "nbformat": 4},
+            'cell 1 has "metadata.tags": "parameters", not a list of strings',
+            id="tags-a-string",
+        ),
+        pytest.param(
+            {"cells": [_cell(), _cell(source=["%%pipeline a\n", 5])], "nbformat": 4},
+            r'cell 2 has "source": \["%%pipeline a\\n", 5\], not a string or a list of strings',
+            id="number-in-source",
+        ),
+        pytest.param(
+            {"cells": [_cell(source=None)], "nbformat": 4},
+            'cell 1 has "source": null',
+            id="source-null",
+        ),
+        pytest.param(
+            {"cells": [_cell(cell_type=None)], "nbformat": 4},
+            'cell 1 has "cell_type": null, not a string',
+            id="cell-type-null",
+        ),
+        pytest.param(
+            {"cells": [_cell(metadata=[1])], "nbformat": 4},
+            r'cell 1 has "metadata": \[1\], not an object',
+            id="metadata-a-list",
+        ),
+        pytest.param(
+            {"cells": [_cell(source="%%pipeline a\n'\ud800'")], "nbformat": 4},
+            r"cell 1 holds a lone UTF-16 surrogate \('\\ud800'\)",
+            id="lone-surrogate",
+        ),
     ],
 )
 def test_bad_notebook_contents_are_errors_not_crashes(

@@ -8,6 +8,7 @@ import traceback
 from collections.abc import Sequence
 
 from pipeline_lab.cli._commands import COMMANDS, build_parser
+from pipeline_lab.cli._render import visible
 from pipeline_lab.cli._run import EXIT_CRASH
 from pipeline_lab.errors import PipelineLabError, Terminated
 
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.handler](args)
     except PipelineLabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(str(exc))}", file=sys.stderr)
         return 2
     except Terminated:
         print("terminated", file=sys.stderr)

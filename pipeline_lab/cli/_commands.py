@@ -264,6 +264,7 @@ def sources_command(args: argparse.Namespace) -> int:
 @command("validate")
 def validate_command(args: argparse.Namespace) -> int:
     from pipeline_lab.cli._notebooks import read_pipeline
+    from pipeline_lab.cli._render import visible
 
     with _json_on_failure(args, _validate_failure):
         pipeline, notices = read_pipeline(args.notebook)
@@ -285,7 +286,7 @@ def validate_command(args: argparse.Namespace) -> int:
         )
         return 1 if errors else 0
     for notice in notices:
-        print(f"note: {notice}", file=sys.stderr)
+        print(f"note: {visible(notice)}", file=sys.stderr)
     if not errors:
         print(
             f"pipeline '{pipeline.name}' is valid: {plural(len(pipeline.nodes), 'node')}, "
@@ -300,7 +301,7 @@ def validate_command(args: argparse.Namespace) -> int:
         also = f" and {plural(len(warnings), 'warning')}" if warnings else ""
         print(f"pipeline '{pipeline.name}' has {plural(len(errors), 'error')}{also}:")
     for issue in issues:
-        print(f"  - {issue}")
+        print(f"  - {visible(str(issue))}")
     return 1 if errors else 0
 
 

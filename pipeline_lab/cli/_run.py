@@ -13,6 +13,8 @@ from types import FrameType
 from typing import Any
 
 from pipeline_lab.cli._notebooks import load_notebook
+from pipeline_lab.cli._render import console as make_console
+from pipeline_lab.cli._render import escape, visible
 from pipeline_lab.config import settings
 from pipeline_lab.engine import RunResult, default_hooks, parse_param_values, run_pipeline
 from pipeline_lab.errors import RunInterrupted, Terminated
@@ -96,7 +98,6 @@ def run_notebook(
     console = None
     if not as_json:
         from pipeline_lab.cli._progress import ProgressObserver
-        from pipeline_lab.cli._render import console as make_console
 
         console = make_console()
         for notice in notices:
@@ -133,7 +134,7 @@ def run_notebook(
     else:
         print_summary(console, result, None if unrecorded else store)
     if unrecorded:
-        print(f"error: the run was not recorded: {unrecorded}", file=sys.stderr)
+        print(f"error: the run was not recorded: {visible(str(unrecorded))}", file=sys.stderr)
     if interrupted is not None:
         return EXIT_SIGTERM if interrupted.terminated else EXIT_SIGINT
     if result.ok and not unrecorded:
@@ -154,8 +155,6 @@ def _open_store() -> str | None:
 
 
 def print_summary(console: Any, result: RunResult, store_url: str | None) -> None:
-    from rich.markup import escape
-
     from pipeline_lab.cli._progress import node_table
 
     console.print(node_table(result.node_runs, title=f"pipeline {result.pipeline}"))

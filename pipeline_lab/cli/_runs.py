@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pipeline_lab.cli._render import console as make_console
+from pipeline_lab.cli._render import escape
 from pipeline_lab.engine import format_duration
 
 CELL_SOURCES = ("cell",)
@@ -22,8 +24,6 @@ def list_runs(*, pipeline: str | None, limit: int, as_json: bool, everything: bo
         return 0
     from rich.table import Table
     from rich.text import Text
-
-    from pipeline_lab.cli._render import console as make_console
 
     table = Table(header_style="bold")
     for column in ("run", "pipeline", "status", "source", "started", "time", "nodes"):
@@ -74,11 +74,8 @@ def show_run(run_id: str, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(data, indent=2, default=str))
         return 0
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
-
-    from pipeline_lab.cli._render import console as make_console
 
     # Everything from the store is shown as typed (escaped): it may come from anyone.
     console = make_console()

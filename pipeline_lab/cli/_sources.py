@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline_lab.cli._render import console as make_console
+from pipeline_lab.cli._render import escape
 from pipeline_lab.connectors import (
     ConnectionManager,
     ConnectionTest,
@@ -31,13 +33,6 @@ def _manager() -> ConnectionManager:
     from pipeline_lab.store import StoreSourceCatalog
 
     return ConnectionManager(StoreSourceCatalog())
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    # soft_wrap: a long URL or path stays on one line, whole, for copying and grepping.
-    return Console(highlight=False, soft_wrap=True)
 
 
 def source_dict(config: DataSourceConfig) -> dict[str, Any]:
@@ -81,9 +76,8 @@ def add_source(
         )
     config = source_config(name, url, kind=kind, options=options, secrets=secrets)
     outcome = _manager().add(config, test=test, replace=replace)
-    from rich.markup import escape
 
-    console = _console()
+    console = make_console()
     console.print(
         f"{'replaced' if replace else 'added'} data source [bold]{escape(name)}[/] "
         f"({escape(config.kind)}): {escape(safe_url(config.url))}"
@@ -108,10 +102,9 @@ def list_sources(*, as_json: bool) -> int:
     if as_json:
         print(json.dumps([source_dict(s) for s in sources], indent=2, default=str))
         return 0
-    from rich.markup import escape
     from rich.table import Table
 
-    console = _console()
+    console = make_console()
     if not sources:
         console.print("no data sources yet; add one with: pipeline-lab sources add NAME URL")
         return 0
@@ -136,13 +129,11 @@ def probe_source(name: str, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(_test_dict(name, outcome), indent=2))
     else:
-        from rich.markup import escape
-
         # One line: the outcome's message already says where, and how long it took.
         status = (
             "[green]ok[/]" if outcome.ok else f"[bold red]failed[/] after {_ms(outcome.latency_s)}"
         )
-        _console().print(f"{escape(name)}: {status}: {escape(outcome.message)}")
+        make_console().print(f"{escape(name)}: {status}: {escape(outcome.message)}")
     return 0 if outcome.ok else 1
 
 
@@ -159,10 +150,9 @@ def inspect_source(name: str, *, as_json: bool) -> int:
         }
         print(json.dumps(data, indent=2, default=str))
         return 0
-    from rich.markup import escape
     from rich.table import Table
 
-    console = _console()
+    console = make_console()
     console.print(
         f"data source [bold]{escape(name)}[/] ({escape(config.kind)}, "
         f"{escape(safe_url(config.url))}): {plural(len(tables), 'table')}"
@@ -196,10 +186,9 @@ def inspect_source(name: str, *, as_json: bool) -> int:
 
 
 def remove_source(name: str) -> int:
-    from rich.markup import escape
 
     _manager().remove(name)
-    _console().print(f"removed data source [bold]{escape(name)}[/] (its data is untouched)")
+    make_console().print(f"removed data source [bold]{escape(name)}[/] (its data is untouched)")
     return 0
 
 

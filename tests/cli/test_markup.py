@@ -95,3 +95,39 @@ def test_names_from_notebooks_need_not_be_identifiers() -> None:
     pipeline = Pipeline("Revenue report 2025-Q3 [draft]")
     pipeline.add(Node("a", code="1"))
     assert pipeline.run(hooks=[]).ok
+
+
+CONTROLS = "\x1b]0;pwned\x07\x1b[2J\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\\x9b31m\u202eevil"
+"""Retitle the terminal, clear it, a hyperlink, an 8-bit CSI colour, a right-to-left override."""
+
+
+def _obeyed(text: str) -> list[str]:
+    return [c for c in text if c in "\x1b\x07\x9b\u202e"]
+
+
+def test_control_characters_from_a_run_are_shown_not_obeyed(
+    write_notebook: Callable[..., Path],
+) -> None:
+    notebook = write_notebook(f"%%pipeline broken\nraise ValueError({CONTROLS!r})")
+    ran = cli("run", str(notebook))
+    assert ran.returncode == 1, ran.stderr
+    assert "ValueError: \\x1b]0;pwned" in ran.stdout and "\\u202eevil" in ran.stdout
+    run_id = json.loads(cli("runs", "--json").stdout)[0]["run_id"]
+    shown = cli("runs", "show", run_id)
+    assert "\\x1b[2J" in shown.stdout and "\\x9b31m" in shown.stdout
+    listed = cli("runs")
+    for out in (ran, shown, listed):
+        assert _obeyed(out.stdout + out.stderr) == []
+
+
+def test_control_characters_in_an_error_or_a_validation_issue_are_shown(
+    write_notebook: Callable[..., Path], tmp_path: Path
+) -> None:
+    missing = cli("run", str(tmp_path / f"x{CONTROLS[:14]}.ipynb"))
+    assert missing.returncode == 2
+    assert "\\x1b]0;pwned" in missing.stderr and _obeyed(missing.stderr) == []
+    notebook = write_notebook("%%pipeline a\n1", f"%%pipeline {CONTROLS[:5]}\n2")
+    checked = cli("validate", str(notebook))
+    assert checked.returncode != 0
+    assert "\\x1b" in checked.stdout + checked.stderr
+    assert _obeyed(checked.stdout + checked.stderr) == []

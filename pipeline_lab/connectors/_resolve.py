@@ -14,9 +14,11 @@ entry-point groups::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from pipeline_lab.config import STORE_ENV, settings
 from pipeline_lab.connectors._base import Connector
@@ -110,7 +112,7 @@ def config_for(
         catalog = catalog if catalog is not None else active_catalog()
         if catalog is not None:
             config = catalog.get_source(source)
-            if config is not None and here:
+            if config is not None and here and not _same_place(config, local):
                 raise _ambiguous(source, local, config)
             if config is not None:
                 return config
@@ -124,6 +126,19 @@ def config_for(
                 "by name (pipeline-lab sources add NAME URL)",
             )
     return DataSourceConfig(kind=kind_of(source, **options), url=source, options=dict(options))
+
+
+def _same_place(config: DataSourceConfig, local: Path) -> bool:
+    """Whether a file source's own path is ``local`` (its folder, entered from its parent):
+    then both readings of the name are the same data."""
+    if config.kind != "file" or any(c in config.url for c in "*?["):
+        return False
+    url = config.url
+    if "://" in url:
+        if url.split("://", 1)[0].lower() not in ("file", "local"):
+            return False
+        url = unquote(urlsplit(url).path)
+    return os.path.realpath(os.path.expanduser(url)) == os.path.realpath(local)
 
 
 def _ambiguous(name: str, local: Path, config: DataSourceConfig) -> ConnectorError:

@@ -97,7 +97,9 @@ def test_names_from_notebooks_need_not_be_identifiers() -> None:
     assert pipeline.run(hooks=[]).ok
 
 
-CONTROLS = "\x1b]0;pwned\x07\x1b[2J\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\\x9b31m\u202eevil"
+CONTROLS = (
+    "\x1b]0;pwned\x07\x1b[2J\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\\x9b31m\u202eevil"
+)
 """Retitle the terminal, clear it, a hyperlink, an 8-bit CSI colour, a right-to-left override."""
 
 

@@ -305,6 +305,24 @@ def test_the_store_s_sources_collide_with_files_too(
     monkeypatch.delenv("PIPELINE_LAB_STORE", raising=False)
     ConnectionManager(StoreSourceCatalog()).add(source_config("files", str(layout / "files")))
     assert pipeline_lab.read("files", table="in.csv").equals(ROWS)
-    os.symlink(layout / "files", "files")  # now a folder named files is here too
+    os.symlink(layout / "outside", "files")  # now another folder named files is here too
     with pytest.raises(ConnectorError, match="is both the managed data source 'files'"):
         pipeline_lab.read("files", table="in.csv")
+
+
+def test_the_source_s_own_folder_seen_from_its_parent_is_no_collision(
+    layout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Working beside a file source's folder: ``files`` here is that source's own folder."""
+    from pipeline_lab.connectors import source_config
+    from pipeline_lab.store import StoreSourceCatalog
+
+    monkeypatch.delenv("PIPELINE_LAB_STORE", raising=False)
+    ConnectionManager(StoreSourceCatalog()).add(source_config("files", str(layout / "files")))
+    monkeypatch.chdir(layout)
+    assert pipeline_lab.read("files", table="in.csv").equals(ROWS)
+    pipeline_lab.write(ROWS, "files", table="copy.csv")
+    assert (layout / "files" / "copy.csv").exists()
+    os.symlink(layout / "files", layout / "work" / "files")  # a link to it: the same folder
+    monkeypatch.chdir(layout / "work")
+    assert pipeline_lab.read("files", table="copy.csv").equals(ROWS)

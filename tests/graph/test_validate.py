@@ -160,6 +160,20 @@ def test_unknown_component_is_an_issue() -> None:
     assert [i.code for i in pipeline.validate()] == ["unknown-component"]
 
 
+def test_component_sql_that_does_not_parse_is_an_issue_before_any_run() -> None:
+    pipeline = Pipeline("p")
+    pipeline.add(Node("a", code="1"))
+    pipeline.add(Node("q", component="sql", params={"query": "SELEC * FROM a"}))
+    pipeline.add(
+        Node("f", component="filter", params={"input": "a", "condition": "amount > 0 AND"})
+    )
+    issues = {i.node: i for i in pipeline.validate()}
+    assert issues["q"].code == issues["f"].code == "bad-parameters"
+    assert "must be a SELECT" in issues["q"].message and "'SELEC'" in issues["q"].message
+    assert "'condition' is not a valid SQL expression" in issues["f"].message
+    assert "'AND' is incomplete" in issues["f"].message
+
+
 def test_issue_str_has_node_and_hint() -> None:
     issue = Issue("missing-input", "reads 'x'", "n", "did you mean 'y'?")
     assert str(issue) == "error: node 'n': reads 'x' (hint: did you mean 'y'?)"

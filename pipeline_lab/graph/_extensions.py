@@ -53,6 +53,10 @@ NODE_LINTERS: Registry[NodeLinter] = Registry(
     "node linter", entry_point_group="pipeline_lab.node_linters"
 )
 
+GRAPH_VIEWS: Registry[Any] = Registry("graph view", entry_point_group="pipeline_lab.graph_views")
+"""Ways to draw a pipeline: ``widget`` (``pipeline_lab.widgets``) makes the interactive graph
+that ``Pipeline.widget()`` returns: ``view(pipeline, result, direction)``."""
+
 
 def component_catalog() -> ComponentCatalog:
     return COMPONENT_CATALOGS.get(LIBRARY)

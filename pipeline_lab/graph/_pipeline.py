@@ -406,6 +406,14 @@ class Pipeline:
             **options,
         )
 
+    def widget(self, result: Any = None, direction: str = "TB") -> Any:
+        """The pipeline as an interactive graph (a ``PipelineGraph`` widget): statuses, rows
+        and outputs from ``result`` (a ``RunResult``) if given; ``direction`` ``"TB"`` (top
+        to bottom) or ``"LR"``. Display it as the last expression of a cell."""
+        from pipeline_lab.graph._extensions import GRAPH_VIEWS
+
+        return GRAPH_VIEWS.get("widget")(self, result, direction)
+
 
 def _cell_dict(cell: Cell) -> dict[str, Any]:
     data: dict[str, Any] = {"code": cell.code, "index": cell.index}

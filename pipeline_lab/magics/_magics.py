@@ -33,7 +33,8 @@ HELP = f"""Pipeline Lab magics
       parameters the cell reads (params.X or bare X); --check is a SQL condition every row of
       the output must satisfy.
 
-  %pipeline show                 the pipeline: nodes, inputs, last status, rows, time
+  %pipeline show [--lr]          the pipeline as a live graph (click a node to inspect it;
+                                 --lr: left to right), with its table of nodes under it
   %pipeline run [--only N ...] [--from N]
                                  run the pipeline (or part of it); binds every output
   %pipeline status               last status of every node
@@ -59,8 +60,10 @@ class _LineParser(argparse.ArgumentParser):
 def _line_parser() -> _LineParser:
     parser = _LineParser(prog="%pipeline", add_help=False)
     verbs = parser.add_subparsers(dest="verb", parser_class=_LineParser)
-    for verb in ("show", "status", "nodes", "save", "help"):
+    for verb in ("status", "nodes", "save", "help"):
         verbs.add_parser(verb, add_help=False)
+    show = verbs.add_parser("show", add_help=False)
+    show.add_argument("--lr", action="store_true")
     run = verbs.add_parser("run", add_help=False)
     run.add_argument("--only", nargs="+", default=None, metavar="NODE")
     run.add_argument("--from", dest="from_", default=None, metavar="NODE")
@@ -207,6 +210,14 @@ def _help(magics: PipelineMagics, args: argparse.Namespace) -> None:
 
 
 @verb("show")
+def _show(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    from pipeline_lab.widgets import session_graph  # ipycytoscape loads pandas: only when shown
+
+    session = magics.session
+    session_graph(session, direction="LR" if args.lr else "TB").display()
+    display(NodeTable(session.pipeline, session.last_runs, "show", stale=session.stale))
+
+
 @verb("status")
 @verb("nodes")
 def _table(magics: PipelineMagics, args: argparse.Namespace) -> None:

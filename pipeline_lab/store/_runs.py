@@ -183,6 +183,24 @@ class RunRepository(Repository):
         with self.store.session(write=False) as session:
             return int(session.scalar(query) or 0)
 
+    def node_history(
+        self, pipeline: str, node: str, limit: int = 10
+    ) -> list[tuple[str, str, NodeRunSummary]]:
+        """The ``limit`` most recent runs of node ``node`` of ``pipeline``, newest first: each
+        as its run's id, the run's source (``kernel``, ``cell``, ``cli``...) and the node run."""
+        query = (
+            select(NodeRunRecord, RunRecord.source)
+            .join(RunRecord, NodeRunRecord.run_id == RunRecord.run_id)
+            .where(RunRecord.pipeline == pipeline, NodeRunRecord.node == node)
+            .order_by(RunRecord.started_at.desc(), RunRecord.run_id.desc())
+            .limit(max(1, limit))
+        )
+        with self.store.session(write=False) as session:
+            return [
+                (record.run_id, source, NodeRunSummary.from_record(record))
+                for record, source in session.execute(query)
+            ]
+
     def get_run(self, run_id: str) -> RunDetail:
         """The run whose id is ``run_id`` or starts with it (like a git commit hash)."""
         prefix = run_id.strip().lower()

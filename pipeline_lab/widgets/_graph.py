@@ -1,0 +1,332 @@
+"""``PipelineGraph``: the pipeline as a live, clickable graph in the notebook (ipycytoscape).
+
+The graph is drawn once (dagre layout); after that only what changed is sent: a node's data
+and classes when its status changes, added or removed nodes and edges when a cell redefines
+the pipeline. Run events arrive on the kernel's thread; changes are batched so a 300-node run
+sends each node a handful of updates, not one re-render per event.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from html import escape
+from typing import Any, Literal
+
+import ipywidgets as widgets
+from ipycytoscape import CytoscapeWidget, Edge
+from ipycytoscape import Node as CytoNode
+
+from pipeline_lab.events import RunFinished
+from pipeline_lab.graph import Issue, Pipeline
+from pipeline_lab.widgets._elements import GraphState
+from pipeline_lab.widgets._inspector import Inspector
+from pipeline_lab.widgets._static import graph_html
+from pipeline_lab.widgets._style import cytoscape_style
+
+Direction = Literal["TB", "LR"]
+FLUSH_INTERVAL = 0.15
+"""Seconds between two sends of status changes during a run (the last one is sent at once)."""
+NO_TOOLTIP = "__pipeline_lab_no_tooltip__"
+"""ipycytoscape shows its tooltip field as HTML: point it at a key no element has."""
+
+
+class _Batcher:
+    """Collects changed node names; sends them at most every ``interval`` seconds."""
+
+    def __init__(self, send: Callable[[set[str]], None], interval: float = FLUSH_INTERVAL):
+        self._push = send
+        self._interval = interval
+        self._pending: set[str] = set()
+        self._last = 0.0
+        self._timer: threading.Timer | None = None
+        self.lock = threading.RLock()
+
+    def add(self, names: Iterable[str], *, now: bool = False) -> None:
+        with self.lock:
+            self._pending |= set(names)
+            if now or time.monotonic() - self._last >= self._interval:
+                self.flush()
+            elif self._timer is None:
+                wait = self._interval - (time.monotonic() - self._last)
+                self._timer = threading.Timer(max(wait, 0.0), self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self.lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            names, self._pending = self._pending, set()
+            self._last = time.monotonic()
+            if names:
+                self._push(names)
+
+
+class PipelineGraph(widgets.VBox):
+    """The pipeline's DAG: nodes coloured by status and shaped by kind, updated live.
+
+    Parameters
+    ----------
+    pipeline
+        The pipeline to draw.
+    runs
+        The last run of each node (``NodeRun`` or ``NodeOutcome``), for statuses and rows.
+    values
+        ``name -> value`` of each node's output (the inspector's preview), or ``None``.
+    direction
+        ``"TB"`` (top to bottom, the default) or ``"LR"`` (left to right).
+    observe
+        Subscribes a callback to session and run events, returning the unsubscribe (an
+        :class:`~pipeline_lab.engine.InteractiveSession`'s ``observe``): the graph then
+        follows every run and every cell that changes the pipeline.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        runs: Mapping[str, Any] | None = None,
+        stale: Iterable[str] = (),
+        values: Callable[[str], Any] | None = None,
+        direction: Direction = "TB",
+        observe: Callable[[Callable[[Any], None]], Callable[[], None]] | None = None,
+        validate: Callable[[Pipeline], list[Issue]] | None = None,
+        history: Callable[[str], list[tuple[str, str, Any]]] | None = None,
+        code: Callable[[str], str] | None = None,
+        traceback: Callable[[str], str | None] | None = None,
+    ) -> None:
+        if direction not in ("TB", "LR"):
+            raise ValueError(f"direction must be 'TB' (top to bottom) or 'LR', not {direction!r}")
+        self._validate = validate or (lambda p: p.validate())
+        self.state = GraphState.of(pipeline, runs, stale=stale, issues=self._issues(pipeline))
+        self.direction: Direction = direction
+        self.cytoscape = CytoscapeWidget(layout=widgets.Layout(height="480px", width="100%"))
+        self.cytoscape.set_tooltip_source(NO_TOOLTIP)
+        self.cytoscape.set_style(cytoscape_style())
+        self._nodes: dict[str, CytoNode] = {}
+        self._edges: dict[tuple[str, str], Edge] = {}
+        self._batcher = _Batcher(self._push)
+        self._handles: list[Any] = []
+        self._draw()
+        self.inspector = Inspector(
+            lambda: self.state,
+            values or (lambda name: None),
+            history=history,
+            code=code,
+            traceback=traceback,
+        )
+        self.cytoscape.on("node", "click", self._clicked_node)
+        self.cytoscape.on("edge", "click", self._clicked_edge)
+        self.header = widgets.HTML()
+        self._update_header()
+        body = widgets.HBox(
+            [widgets.Box([self.cytoscape], layout=widgets.Layout(flex="1 1 auto")), self.inspector],
+            layout=widgets.Layout(width="100%"),
+        )
+        super().__init__([self.header, body])
+        self.add_class("pipeline-lab-graph")
+        self._unsubscribe = observe(self._on_event) if observe is not None else None
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _issues(self, pipeline: Pipeline) -> list[Issue]:
+        try:
+            return self._validate(pipeline)
+        except Exception:  # a pipeline validation cannot read still gets drawn
+            return []
+
+    def _layout(self) -> dict[str, Any]:
+        nodes = self.state.pipeline.nodes.values()
+        if nodes and all(node.position is not None for node in nodes):
+            return {"name": "preset", "fit": True, "padding": 20}
+        return {
+            "name": "dagre",
+            "rankDir": self.direction,
+            "nodeSep": 30,
+            "rankSep": 50,
+            "fit": True,
+            "padding": 20,
+            "animate": False,
+        }
+
+    def _draw(self) -> None:
+        elements = self.state.elements()
+        nodes = [self._new_node(e) for e in elements["nodes"]]
+        edges = [self._new_edge(e) for e in elements["edges"]]
+        self.cytoscape.cytoscape_layout = self._layout()
+        self.cytoscape.graph.add_nodes(nodes)
+        self.cytoscape.graph.add_edges(edges, directed=True)
+
+    def _new_node(self, element: dict[str, Any]) -> CytoNode:
+        data = element["data"]
+        widget = CytoNode(data=dict(data), classes=element["classes"])
+        node = self.state.pipeline.nodes.get(data["id"])
+        if node is not None and node.position is not None:
+            widget.position = {"x": node.position[0], "y": node.position[1]}
+        self._nodes[data["id"]] = widget
+        return widget
+
+    def _new_edge(self, element: dict[str, Any]) -> Edge:
+        data = element["data"]
+        widget = Edge(data=dict(data), classes=element["classes"])
+        self._edges[(data["source"], data["target"])] = widget
+        return widget
+
+    def _push(self, names: set[str]) -> None:
+        """Push the data and classes of ``names`` (and the edges they feed) to the browser."""
+        for name in names:
+            widget = self._nodes.get(name)
+            if widget is None or name not in self.state.pipeline.nodes:
+                continue
+            data, classes = self.state.node_data(name), self.state.classes(name)
+            if dict(widget.data) != data or widget.classes != classes:
+                with widget.hold_sync():
+                    widget.data = data
+                    widget.classes = classes
+        for (source, target), edge in self._edges.items():
+            if source in names:
+                data = self.state.edge_data(source, target)
+                if dict(edge.data) != data:
+                    edge.data = data
+        self._update_header()
+
+    def _update_header(self) -> None:
+        counts: dict[str, int] = {}
+        for name in self.state.pipeline.nodes:
+            status = self.state.status(name).value
+            counts[status] = counts.get(status, 0) + 1
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        problems = len(self.state.problems)
+        text = (
+            f"<b>pipeline {escape(self.state.pipeline.name)}</b> · "
+            f"{len(self.state.pipeline.nodes)} nodes"
+            + (f" · {escape(summary)}" if summary else "")
+            + (
+                f" · <span style='color:#cf222e'>{problems} with problems (red outline; "
+                "click one)</span>"
+                if problems
+                else ""
+            )
+        )
+        if self.header.value != text:
+            self.header.value = text
+
+    def update(
+        self,
+        pipeline: Pipeline | None = None,
+        *,
+        runs: Mapping[str, Any] | None = None,
+        stale: Iterable[str] | None = None,
+    ) -> None:
+        """Take in a changed pipeline (nodes and edges added, removed or redrawn), new runs
+        or staleness; only what changed is sent, and the layout runs again only when the
+        structure changed."""
+        with self._batcher.lock:
+            if pipeline is not None:
+                self.state.pipeline = pipeline
+            self.state.refresh(self._issues(self.state.pipeline))
+            if stale is not None:
+                self.state.stale = frozenset(stale)
+            if runs is not None:
+                self.state.take_runs(runs)
+            changed = self._restructure()
+            self._push(set(self._nodes))
+            if changed:
+                self.cytoscape.cytoscape_layout = self._layout()
+                self.cytoscape.relayout()
+            if self.inspector.selected is not None:
+                self.inspector.show_node(self.inspector.selected)
+
+    def _restructure(self) -> bool:
+        """Add and remove node and edge widgets to match the state; whether any changed."""
+        elements = self.state.elements()
+        wanted_nodes = {e["data"]["id"]: e for e in elements["nodes"]}
+        wanted_edges = {(e["data"]["source"], e["data"]["target"]): e for e in elements["edges"]}
+        graph = self.cytoscape.graph
+        gone_edges = [key for key in self._edges if key not in wanted_edges]
+        for key in gone_edges:
+            graph.remove_edge(self._edges.pop(key))
+        gone_nodes = [name for name in self._nodes if name not in wanted_nodes]
+        for name in gone_nodes:
+            graph.remove_node(self._nodes.pop(name))
+        new_nodes = [self._new_node(e) for n, e in wanted_nodes.items() if n not in self._nodes]
+        if new_nodes:
+            graph.add_nodes(new_nodes)
+        new_edges = [self._new_edge(e) for k, e in wanted_edges.items() if k not in self._edges]
+        if new_edges:
+            graph.add_edges(new_edges, directed=True)
+        return bool(gone_edges or gone_nodes or new_nodes or new_edges)
+
+    # -- events ----------------------------------------------------------------------------
+    def _on_event(self, event: Any) -> None:
+        """A session or run event: redraw what it changed."""
+        pipeline = getattr(event, "pipeline", None)
+        if isinstance(pipeline, Pipeline) and not hasattr(event, "run"):
+            # A cell defined or removed a node, or the pipeline was replaced.
+            self.update(pipeline)
+            return
+        with self._batcher.lock:
+            changed = self.state.apply(event)
+        if isinstance(event, RunFinished):
+            self._batcher.add(changed, now=True)
+            if event.run.source != "cell":  # a whole run, not one cell: worth a redraw
+                self._refresh_static()
+            if self.inspector.selected is not None:
+                self.inspector.show_node(self.inspector.selected)
+        elif changed:
+            self._batcher.add(changed)
+
+    def _clicked_node(self, element: Mapping[str, Any]) -> None:
+        name = element.get("data", {}).get("id")
+        if isinstance(name, str) and name in self.state.pipeline.nodes:
+            self.inspector.show_node(name)
+
+    def _clicked_edge(self, element: Mapping[str, Any]) -> None:
+        data = element.get("data", {})
+        source, target = data.get("source"), data.get("target")
+        if isinstance(source, str) and isinstance(target, str):
+            self.inspector.show_edge(source, target)
+
+    def close(self) -> None:
+        """Stop following the session, and close the widget."""
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe()
+            self._unsubscribe = None
+        if hasattr(self, "_batcher"):
+            self._batcher.flush()
+        super().close()
+
+    # -- display ---------------------------------------------------------------------------
+    def static_html(self) -> str:
+        """The graph as HTML + SVG, with no JavaScript (for nbconvert, code hosts, reports)."""
+        return graph_html(self.state, self.direction)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        bundle["text/html"] = self.static_html()
+        bundle["text/plain"] = (
+            f"PipelineGraph of pipeline {self.state.pipeline.name!r} "
+            f"({len(self.state.pipeline.nodes)} nodes)"
+        )
+        return bundle
+
+    def display(self) -> None:
+        """Display the graph; after each run its output is refreshed, so the static drawing
+        saved in the notebook (what a viewer without a kernel shows) has the final statuses."""
+        from IPython.display import display
+
+        handle = display(self, display_id=True)
+        if handle is not None:
+            self._handles.append(handle)
+
+    def _refresh_static(self) -> None:
+        for handle in self._handles:
+            try:
+                handle.update(self)
+            except Exception:  # the output is gone (cleared): nothing to refresh
+                continue

@@ -244,8 +244,7 @@ class InteractiveSession:
         self.last_runs.update(result.node_runs)
         ran = {n for n, r in result.node_runs.items() if r.status.ok}
         self.stale -= ran
-        for name in ran:
-            self.stale |= self.pipeline.downstream(name) - set(result.node_runs)
+        self.stale |= self.pipeline.downstream(*ran) - set(result.node_runs)
 
     def _kernel_hint(self, issue: Issue) -> Issue:
         """A name the saved notebook defines as a node just has not run yet: say so."""

@@ -213,13 +213,14 @@ class Pipeline:
             self._dependents = {n: tuple(c) for n, c in children.items()}
         return self._dependents[name]
 
-    def upstream(self, name: str) -> set[str]:
-        """Every node ``name`` depends on, directly or not."""
-        return _reach(self._require(name), self.dependencies)
+    def upstream(self, *names: str) -> set[str]:
+        """Every node one of ``names`` depends on, directly or not."""
+        return _reach([self._require(n) for n in names], self.dependencies)
 
-    def downstream(self, name: str) -> set[str]:
-        """Every node that depends on ``name``, directly or not."""
-        return _reach(self._require(name), self.dependents)
+    def downstream(self, *names: str) -> set[str]:
+        """Every node that depends on one of ``names``, directly or not (one walk of the
+        graph for all of them)."""
+        return _reach([self._require(n) for n in names], self.dependents)
 
     def order(self) -> list[str]:
         """Topological order; among ready nodes, the one added first goes first."""
@@ -422,10 +423,10 @@ def _cell_dict(cell: Cell) -> dict[str, Any]:
     return data
 
 
-def _reach(start: str, edges: Callable[[str], tuple[str, ...]]) -> set[str]:
-    """Every node reachable from ``start`` along ``edges`` (``start`` itself excluded)."""
+def _reach(starts: Iterable[str], edges: Callable[[str], tuple[str, ...]]) -> set[str]:
+    """Every node reachable from ``starts`` along ``edges`` (a start only if another reaches it)."""
     seen: set[str] = set()
-    stack = list(edges(start))
+    stack = [name for start in starts for name in edges(start)]
     while stack:
         name = stack.pop()
         if name not in seen:

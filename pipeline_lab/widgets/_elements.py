@@ -57,6 +57,9 @@ class GraphState:
     stale: frozenset[str] = frozenset()
     fused: dict[str, str] = field(default_factory=dict)
     """Component node -> the node whose plan it runs in (a headless run fuses the chain)."""
+    kinds: dict[str, str] = field(default_factory=dict)
+    """Node -> its kind (``source``, ``transform``, ``sink``, ``check`` or ``code``)."""
+    _plan_ends: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def of(
@@ -90,6 +93,8 @@ class GraphState:
                 self.problems[issue.node] = _problem_text(issue)
         self.nodes = {name: self.nodes.get(name, NodeState()) for name in self.pipeline.nodes}
         self.fused = fused_chains(self.pipeline)
+        self._plan_ends = set(self.fused.values())
+        self.kinds = {name: node_kind(self.pipeline, name) for name in self.pipeline.nodes}
 
     def order(self) -> list[str]:
         try:
@@ -108,7 +113,7 @@ class GraphState:
         return edges
 
     def kind(self, name: str) -> str:
-        return node_kind(self.pipeline, name)
+        return self.kinds.get(name) or node_kind(self.pipeline, name)
 
     # -- what is shown ---------------------------------------------------------------------
     def status(self, name: str) -> NodeStatus:
@@ -165,7 +170,7 @@ class GraphState:
         """The node whose fused plan ``name`` belongs to (itself for the plan's last node)."""
         if name in self.fused:
             return self.fused[name]
-        return name if name in self.fused.values() else None
+        return name if name in self._plan_ends else None
 
     def elements(self) -> dict[str, list[dict[str, Any]]]:
         """Cytoscape JSON: ``{"nodes": [...], "edges": [...]}``, groups first."""
@@ -174,7 +179,7 @@ class GraphState:
                 "data": {"id": GROUP_PREFIX + last, "label": f"one plan, collected at {last}"},
                 "classes": "group",
             }
-            for last in sorted(set(self.fused.values()))
+            for last in sorted(self._plan_ends)
         ]
         nodes += [{"data": self.node_data(n), "classes": self.classes(n)} for n in self.order()]
         edges = [{"data": self.edge_data(s, t), "classes": ""} for s, t in self.edges()]

@@ -107,6 +107,8 @@ class PipelineGraph(widgets.VBox):
         self.cytoscape.set_tooltip_source(NO_TOOLTIP)
         self.cytoscape.set_style(cytoscape_style())
         self._nodes: dict[str, CytoNode] = {}
+        self._sent: dict[str, tuple[dict[str, Any], str]] = {}
+        """What the browser was last sent for each node (its data and classes)."""
         self._edges: dict[tuple[str, str], Edge] = {}
         self._batcher = _Batcher(self._push)
         self._handles: list[Any] = []
@@ -162,6 +164,7 @@ class PipelineGraph(widgets.VBox):
     def _new_node(self, element: dict[str, Any]) -> CytoNode:
         data = element["data"]
         widget = CytoNode(data=dict(data), classes=element["classes"])
+        self._sent[data["id"]] = (dict(data), element["classes"])
         node = self.state.pipeline.nodes.get(data["id"])
         if node is not None and node.position is not None:
             widget.position = {"x": node.position[0], "y": node.position[1]}
@@ -175,21 +178,28 @@ class PipelineGraph(widgets.VBox):
         return widget
 
     def _push(self, names: set[str]) -> None:
-        """Push the data and classes of ``names`` (and the edges they feed) to the browser."""
+        """Push the data and classes of ``names`` (and the edges they feed) to the browser:
+        only the traits that changed, each node in one message."""
         for name in names:
             widget = self._nodes.get(name)
             if widget is None or name not in self.state.pipeline.nodes:
                 continue
             data, classes = self.state.node_data(name), self.state.classes(name)
-            if dict(widget.data) != data or widget.classes != classes:
+            sent_data, sent_classes = self._sent.get(name, (None, None))
+            if data != sent_data and classes != sent_classes:
                 with widget.hold_sync():
-                    widget.data = data
-                    widget.classes = classes
-        for (source, target), edge in self._edges.items():
-            if source in names:
-                data = self.state.edge_data(source, target)
-                if dict(edge.data) != data:
-                    edge.data = data
+                    widget.data, widget.classes = data, classes
+            elif data != sent_data:
+                widget.data = data
+            elif classes != sent_classes:
+                widget.classes = classes
+            self._sent[name] = (data, classes)
+            for target in self.state.pipeline.dependents(name):
+                edge = self._edges.get((name, target))
+                if edge is not None:
+                    edge_data = self.state.edge_data(name, target)
+                    if edge_data["rows"] != edge.data.get("rows"):
+                        edge.data = edge_data
         self._update_header()
 
     def _update_header(self) -> None:
@@ -251,6 +261,7 @@ class PipelineGraph(widgets.VBox):
         gone_nodes = [name for name in self._nodes if name not in wanted_nodes]
         for name in gone_nodes:
             graph.remove_node(self._nodes.pop(name))
+            self._sent.pop(name, None)
         new_nodes = [self._new_node(e) for n, e in wanted_nodes.items() if n not in self._nodes]
         if new_nodes:
             graph.add_nodes(new_nodes)

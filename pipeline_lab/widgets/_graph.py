@@ -282,8 +282,7 @@ class PipelineGraph(widgets.VBox):
             changed = self.state.apply(event)
         if isinstance(event, RunFinished):
             self._batcher.add(changed, now=True)
-            if event.run.source != "cell":  # a whole run, not one cell: worth a redraw
-                self._refresh_static()
+            self._refresh_static()
             if self.inspector.selected is not None:
                 self.inspector.show_node(self.inspector.selected)
         elif changed:
@@ -311,15 +310,16 @@ class PipelineGraph(widgets.VBox):
         super().close()
 
     # -- display ---------------------------------------------------------------------------
-    def static_html(self) -> str:
+    def static_html(self, *, beside_live: bool = False) -> str:
         """The graph as HTML + SVG, with no JavaScript (for nbconvert, code hosts, reports)."""
-        return graph_html(self.state, self.direction)
+        return graph_html(self.state, self.direction, beside_live=beside_live)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
-        bundle["text/html"] = self.static_html()
+        if not self._handles:  # shown alone: the drawing rides in the widget's own output
+            bundle["text/html"] = self.static_html()
         bundle["text/plain"] = (
             f"PipelineGraph of pipeline {self.state.pipeline.name!r} "
             f"({len(self.state.pipeline.nodes)} nodes)"
@@ -327,17 +327,24 @@ class PipelineGraph(widgets.VBox):
         return bundle
 
     def display(self) -> None:
-        """Display the graph; after each run its output is refreshed, so the static drawing
-        saved in the notebook (what a viewer without a kernel shows) has the final statuses."""
-        from IPython.display import display
+        """Display the live graph, and under it its static drawing, which hides itself where
+        the live graph renders and is redrawn after each run: an executed notebook read
+        without a kernel (nbconvert HTML, a papermill report, a code host) shows the
+        pipeline with its final statuses."""
+        from IPython.display import HTML, display
 
-        handle = display(self, display_id=True)
-        if handle is not None:
-            self._handles.append(handle)
+        self._handles.append(None)  # the widget's own output no longer carries the drawing
+        display(self)
+        handle = display(HTML(self.static_html(beside_live=True)), display_id=True)
+        self._handles[-1] = handle
 
     def _refresh_static(self) -> None:
+        from IPython.display import HTML
+
         for handle in self._handles:
+            if handle is None:
+                continue
             try:
-                handle.update(self)
+                handle.update(HTML(self.static_html(beside_live=True)))
             except Exception:  # the output is gone (cleared): nothing to refresh
                 continue

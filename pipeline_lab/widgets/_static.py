@@ -80,7 +80,7 @@ def graph_svg(state: GraphState, direction: Direction = "TB") -> str:
         return MARGIN + layer * (NODE_WIDTH + LAYER_GAP), MARGIN + slot * (NODE_HEIGHT + GAP)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="pipeline-lab-graph" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="pipeline-lab-graph-svg" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'font-family="system-ui, sans-serif" font-size="11" role="img" '
         f'aria-label="pipeline {escape(state.pipeline.name)}">',
@@ -149,8 +149,19 @@ def _fit(line: str, limit: int = 26) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def graph_html(state: GraphState, direction: Direction = "TB", *, note: str = "") -> str:
-    """The static view: a title, the SVG, and a legend line."""
+HIDE_BESIDE_LIVE_GRAPH = (
+    "<style>.jp-OutputArea-child:has(.pipeline-lab-graph) + "
+    ".jp-OutputArea-child:has(.pipeline-lab-graph-static) { display: none; }</style>"
+)
+"""Where the live widget rendered just above (JupyterLab with a kernel, or a viewer that
+loads widgets), the static drawing below it hides itself; anywhere else it is the graph."""
+
+
+def graph_html(
+    state: GraphState, direction: Direction = "TB", *, note: str = "", beside_live: bool = False
+) -> str:
+    """The static view: a title, the SVG, and a legend line; ``beside_live``: displayed
+    right after the live widget, which it gives way to where that renders."""
     counts: dict[str, int] = {}
     for name in state.pipeline.nodes:
         status = state.status(name).value
@@ -161,9 +172,12 @@ def graph_html(state: GraphState, direction: Direction = "TB", *, note: str = ""
         f"({len(state.pipeline.nodes)} nodes{': ' + escape(summary) if summary else ''})"
     )
     if not state.pipeline.nodes:
-        return f"<div class='pipeline-lab-graph-static'>{title}: no nodes yet</div>"
+        return (HIDE_BESIDE_LIVE_GRAPH if beside_live else "") + (
+            f"<div class='pipeline-lab-graph-static'>{title}: no nodes yet</div>"
+        )
     extra = f"<div style='color:#57606a'>{escape(note)}</div>" if note else ""
     return (
-        f"<div class='pipeline-lab-graph-static' style='overflow:auto;max-height:720px'>"
+        (HIDE_BESIDE_LIVE_GRAPH if beside_live else "")
+        + f"<div class='pipeline-lab-graph-static' style='overflow:auto;max-height:720px'>"
         f"<div>{title}</div>{graph_svg(state, direction)}{extra}</div>"
     )

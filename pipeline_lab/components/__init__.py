@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         require_columns,
         sql_expr,
     )
+    from pipeline_lab.components._inputs import input_fields, with_input, with_renamed_input
     from pipeline_lab.graph import Node, Pipeline
 
 _LAZY = {
@@ -41,6 +42,9 @@ _LAZY = {
     "ComponentParams": "_base",
     "NodeInput": "_base",
     "code_with_parameters": "_code",
+    "input_fields": "_inputs",
+    "with_input": "_inputs",
+    "with_renamed_input": "_inputs",
     "parameter_references": "_expressions",
     "require_columns": "_expressions",
     "sql_expr": "_expressions",
@@ -195,9 +199,12 @@ __all__ = [
     "components_by_category",
     "get_component",
     "infer_types",
+    "input_fields",
     "instantiate",
     "parameter_references",
     "require_columns",
     "schema_suggestion",
     "sql_expr",
+    "with_input",
+    "with_renamed_input",
 ]

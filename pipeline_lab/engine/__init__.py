@@ -21,6 +21,7 @@ from pipeline_lab.engine._session import (
     InteractiveSession,
     NodeDefined,
     NodeRemoved,
+    PipelineEdited,
     PipelineReset,
     SessionEvent,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "NodeStatus",
     "NodeTask",
     "Params",
+    "PipelineEdited",
     "PipelineReset",
     "RunOptions",
     "RunResult",

@@ -13,7 +13,7 @@ import inspect
 import logging
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,13 +60,20 @@ class NodeRemoved:
 
 
 @dataclass(frozen=True)
+class PipelineEdited:
+    """The pipeline was replaced by an edited copy (the builder's undo and redo)."""
+
+    pipeline: Pipeline
+
+
+@dataclass(frozen=True)
 class PipelineReset:
     """The session's pipeline was replaced (``%pipeline new``)."""
 
     pipeline: Pipeline
 
 
-SessionEvent = NodeDefined | NodeRemoved | PipelineReset | RunEvent
+SessionEvent = NodeDefined | NodeRemoved | PipelineEdited | PipelineReset | RunEvent
 
 
 NOTEBOOK_ENV = "PIPELINE_LAB_NOTEBOOK"
@@ -162,14 +169,27 @@ class InteractiveSession:
             cell_id=cell_id or (previous.cell_id if previous else None),
             position=previous.position if previous else None,
         )
-        candidate = self._with(node)
+        # A --no-run cell may name nodes defined further down; running it would need them.
+        self._install(node, tolerated={"missing-input"} if not header.run else set())
+        if not header.run:
+            return node, None
+        return node, self.run(only=[node.name], reuse=True, cell=True)
+
+    def _install(
+        self, node: Node, *, tolerated: Set[str] = frozenset(), removed: str | None = None
+    ) -> Pipeline:
+        """Put ``node`` in the pipeline (``removed``: in place of that node), or refuse it
+        with every error it causes; a refused node leaves the pipeline as it was."""
+        previous = self.pipeline.nodes.get(node.name)
+        candidate = self.pipeline.copy()
+        if removed is not None:
+            candidate.remove(removed)
+        candidate.add(node)
         self._declare_params(candidate, node)
         self._sync_notebook_params(candidate)
-        # A --no-run cell may name nodes defined further down; running it would need them.
-        tolerated = {"missing-input"} if not header.run else set()
         known = self.namespace.keys()
         before = {(i.code, i.node, i.message) for i in self.pipeline.validate(known=known)}
-        # Refused: the cell's own problems, and any it causes elsewhere (a parameter it
+        # Refused: the node's own problems, and any it causes elsewhere (a parameter it
         # declares that clashes with a node): the pipeline must stay as it was.
         errors = [
             i
@@ -187,9 +207,83 @@ class InteractiveSession:
             raise PipelineDefinitionError(f"cannot define node '{node.name}':\n{lines}", node=None)
         self.pipeline = candidate
         self._emit(NodeDefined(candidate, node, previous))
-        if not header.run:
-            return node, None
-        return node, self.run(only=[node.name], reuse=True, cell=True)
+        return candidate
+
+    # -- what the builder does (the graph widget's palette, forms and buttons) -------------
+    def add(self, node: Node) -> Node:
+        """Add (or replace) ``node`` as the builder makes it: checked as a cell is, not run;
+        it keeps the position and cell of the node it replaces unless it has its own."""
+        previous = self.pipeline.nodes.get(node.name)
+        if previous is not None:
+            node = replace(
+                node,
+                cell_id=node.cell_id or previous.cell_id,
+                position=node.position or previous.position,
+            )
+        self._install(node)
+        return node
+
+    def rename(self, old: str, new: str) -> Node:
+        """Rename node ``old`` to ``new``; components that read it read ``new``. Refused while
+        a code cell reads ``old`` (its code names it: edit the cell)."""
+        node = self.pipeline.get(old)
+        if new in self.pipeline.nodes:
+            raise PipelineDefinitionError(
+                f"cannot rename '{old}' to '{new}': a node '{new}' exists",
+                node=old,
+                hint="pick another name, or delete the other node first",
+            )
+        readers = [self.pipeline.nodes[n] for n in self.pipeline.dependents(old)]
+        coded = sorted(r.name for r in readers if r.component is None)
+        if coded:
+            raise PipelineDefinitionError(
+                f"cannot rename '{old}': the code of {', '.join(coded)} reads it by name",
+                node=old,
+                hint=f"edit the cell of {coded[0]} to read '{new}' after renaming, or rename "
+                "it in the cells yourself",
+            )
+        from pipeline_lab.components import with_renamed_input
+
+        renamed = replace(node, name=new)
+        candidate = self.pipeline.copy()
+        candidate.remove(old)
+        candidate.add(renamed)
+        for reader in readers:
+            candidate.add(with_renamed_input(reader, old, new))
+        problems = [
+            i for i in candidate.validate(known=self.namespace.keys()) if i.severity == "error"
+        ]
+        if problems and any(i.node in {new, *(r.name for r in readers)} for i in problems):
+            lines = "\n".join(f"  - {issue}" for issue in problems)
+            raise PipelineDefinitionError(f"cannot rename '{old}' to '{new}':\n{lines}")
+        if old in self.namespace:
+            self.namespace[new] = self.namespace.pop(old)
+        if old in self.last_runs:
+            self.last_runs[new] = self.last_runs.pop(old)
+        self.pipeline = candidate
+        self._emit(NodeRemoved(candidate, old))
+        self._emit(NodeDefined(candidate, renamed, None))
+        return renamed
+
+    def connect(self, source: str, target: str, parameter: str | None = None) -> Node:
+        """Make component node ``target`` read ``source`` through its input ``parameter``
+        (by default its first input parameter that reads nothing yet, else its first)."""
+        from pipeline_lab.components import with_input
+
+        node = with_input(self.pipeline.get(target), self.pipeline.get(source).name, parameter)
+        self._install(node)
+        return node
+
+    def move(self, name: str, position: tuple[float, float]) -> Node:
+        """Keep ``position`` (where the user dragged node ``name`` on the canvas)."""
+        node = replace(self.pipeline.get(name), position=position)
+        self.pipeline.add(node)
+        return node
+
+    def restore(self, pipeline: Pipeline) -> None:
+        """Make ``pipeline`` (an earlier copy: undo, redo) the session's pipeline."""
+        self.pipeline = pipeline
+        self._emit(PipelineEdited(pipeline))
 
     def run(
         self,
@@ -350,12 +444,6 @@ class InteractiveSession:
         from pipeline_lab.store import StoreSourceCatalog
 
         return ConnectionManager(StoreSourceCatalog()).list()
-
-    def _with(self, node: Node) -> Pipeline:
-        """A copy of the pipeline with ``node`` added (the original stays if it is invalid)."""
-        copy = self.pipeline.copy()
-        copy.add(node)
-        return copy
 
     def _declare_params(self, pipeline: Pipeline, node: Node) -> None:
         """``params.X`` in a cell (``:X`` in a component's SQL) declares parameter X from the

@@ -134,3 +134,17 @@ def kernel_and_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ig
         return json.loads(executed.read_text())["cells"], kernel_out, cli_out
 
     return run
+
+
+@pytest.fixture
+def shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real IPython shell with Pipeline Lab loaded (store off unless a test turns it on)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setenv("PIPELINE_LAB_STORE", "off")
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    ip = InteractiveShell()
+    ip.run_line_magic("load_ext", "pipeline_lab")
+    yield ip
+    ip.run_line_magic("unload_ext", "pipeline_lab")
+    InteractiveShell.clear_instance()

@@ -434,6 +434,19 @@ class InteractiveSession:
         self.notices = list(pipeline.notices)
         return PipelineBuilder().save(pipeline)
 
+    def export(self, path: str | Path, history: Iterable[str] = ()) -> Path:
+        """Write the whole pipeline (see :meth:`snapshot`; nodes made in the builder too) as
+        a notebook of ``%%pipeline`` cells that ``pipeline-lab run`` executes: a new file,
+        or the cells of an existing one patched in place (see ``Pipeline.to_notebook``)."""
+        path = Path(path)
+        if path.suffix != ".ipynb":
+            raise PipelineDefinitionError(
+                f"'{path}' is not a notebook path", hint="give a path ending in .ipynb"
+            )
+        pipeline = self.snapshot(history)
+        self.notices = list(pipeline.notices)
+        return pipeline.to_notebook(path)
+
     def sources(self) -> list[DataSourceConfig]:
         """The managed data sources a node can read by name (none with the store off)."""
         from pipeline_lab.config import settings

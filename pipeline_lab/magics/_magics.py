@@ -42,6 +42,8 @@ HELP = f"""Pipeline Lab magics
   %pipeline remove NAME          remove a node
   %pipeline new NAME             start a new, empty pipeline
   %pipeline save                 save the pipeline (a new version) in the store
+  %pipeline export PATH.ipynb    write the pipeline (builder nodes too) as a notebook that
+                                 pipeline-lab run executes (an existing one is patched)
   %pipeline components           the component library (use with %%pipeline NAME --component KIND)
   %pipeline sources              the managed data sources (pipeline_lab.read("NAME") reads one;
                                  add them with: pipeline-lab sources add NAME URL)
@@ -75,6 +77,7 @@ def _line_parser() -> _LineParser:
     explain.add_argument("--unoptimized", action="store_true")
     verbs.add_parser("remove", add_help=False).add_argument("name")
     verbs.add_parser("new", add_help=False).add_argument("name")
+    verbs.add_parser("export", add_help=False).add_argument("path")
     return parser
 
 
@@ -275,3 +278,13 @@ def _save(magics: PipelineMagics, args: argparse.Namespace) -> None:
     for notice in magics.session.notices:
         print(f"note: {notice}")
     print(f"saved pipeline '{saved.name}' ({saved.nodes} nodes) as version {saved.version}")
+
+
+@verb("export")
+def _export(magics: PipelineMagics, args: argparse.Namespace) -> None:
+    path = magics.session.export(args.path, magics.history())
+    for notice in magics.session.notices:
+        print(f"note: {notice}")
+    print(
+        f"wrote pipeline '{magics.session.pipeline.name}' to {path}; run it with: pipeline-lab run {path}"
+    )

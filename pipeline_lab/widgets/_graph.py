@@ -112,6 +112,9 @@ class PipelineGraph(widgets.VBox):
         self._edges: dict[tuple[str, str], Edge] = {}
         self._batcher = _Batcher(self._push)
         self._handles: list[Any] = []
+        self.click_handlers: list[Callable[[str], bool]] = []
+        """Called with a clicked node's name before the inspector opens; one that returns
+        ``True`` used the click (the builder's connect mode)."""
         self._draw()
         self.inspector = Inspector(
             lambda: self.state,
@@ -123,6 +126,8 @@ class PipelineGraph(widgets.VBox):
         self.cytoscape.on("node", "click", self._clicked_node)
         self.cytoscape.on("edge", "click", self._clicked_edge)
         self.header = widgets.HTML()
+        self.builder: Any = None
+        """The builder's controls, when the graph edits a kernel session (``session_graph``)."""
         self._update_header()
         body = widgets.HBox(
             [widgets.Box([self.cytoscape], layout=widgets.Layout(flex="1 1 auto")), self.inspector],
@@ -290,8 +295,12 @@ class PipelineGraph(widgets.VBox):
 
     def _clicked_node(self, element: Mapping[str, Any]) -> None:
         name = element.get("data", {}).get("id")
-        if isinstance(name, str) and name in self.state.pipeline.nodes:
-            self.inspector.show_node(name)
+        if not isinstance(name, str) or name not in self.state.pipeline.nodes:
+            return
+        for handler in list(self.click_handlers):
+            if handler(name):
+                return
+        self.inspector.show_node(name)
 
     def _clicked_edge(self, element: Mapping[str, Any]) -> None:
         data = element.get("data", {})
@@ -301,6 +310,9 @@ class PipelineGraph(widgets.VBox):
 
     def close(self) -> None:
         """Stop following the session, and close the widget."""
+        builder = getattr(self, "builder", None)
+        if builder is not None:
+            builder.close()
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pipeline_lab.widgets._builder import Builder
 from pipeline_lab.widgets._graph import Direction, PipelineGraph
 from pipeline_lab.widgets._inspector import kernel_values
 
@@ -27,14 +28,18 @@ def _history(pipeline: Any) -> Any:
     return history
 
 
-def session_graph(session: InteractiveSession, direction: Direction = "TB") -> PipelineGraph:
-    """The kernel's pipeline, following every cell and run of ``session``."""
+def session_graph(
+    session: InteractiveSession, direction: Direction = "TB", *, builder: bool = True
+) -> PipelineGraph:
+    """The kernel's pipeline, following every cell and run of ``session``; with the
+    builder's toolbar (add, edit, connect, rename, delete, undo, run) unless ``builder``
+    is false."""
 
     def traceback(name: str) -> str | None:
         run = session.last_runs.get(name)
         return run.traceback if run is not None else None
 
-    return PipelineGraph(
+    graph = PipelineGraph(
         session.pipeline,
         runs=session.last_runs,
         stale=session.stale,
@@ -46,6 +51,12 @@ def session_graph(session: InteractiveSession, direction: Direction = "TB") -> P
         code=session.code,
         traceback=traceback,
     )
+    if builder:
+        tools = Builder(session, graph)
+        graph.builder = tools
+        header, body = graph.children
+        graph.children = [header, tools.toolbar, tools.message, body, tools.panel]
+    return graph
 
 
 def pipeline_graph(

@@ -57,10 +57,14 @@ _READ_GRAPHS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-out
     };
   })"""
 
-_SCROLL_TO_GRAPH = """(index) => {
+# Cytoscape caches where its canvas is on the page and forgets it on a scroll event (which comes a
+# frame after the scroll) or a resize: click while the cache is stale and the click misses.
+_SCROLL_TO_GRAPH = """async (index) => {
   const el = Array.from(document.querySelectorAll('.jp-OutputArea-output *'))
     .filter(el => el._cyreg && el._cyreg.cy && !el._cyreg.cy.destroyed())[index];
   el.scrollIntoView({block: 'center'});
+  for (let i = 0; i < 2; i++) await new Promise(done => requestAnimationFrame(done));
+  el.dispatchEvent(new Event('scroll'));  // also when an output above moved it without a scroll
   const box = el.querySelector('canvas').getBoundingClientRect();
   return {x: box.x, y: box.y, width: box.width, height: box.height};
 }"""
@@ -187,9 +191,13 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                 process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium under Playwright (never a browser Playwright downloads)."""
+    """Headless Debian Chromium under Playwright (never a browser Playwright downloads).
+
+    One per module, not per session: while Playwright's sync API is started, the main thread
+    looks as if it ran an asyncio loop, so ``asyncio.run`` (papermill, nbclient) fails in any
+    test after it. A launch costs about a second."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

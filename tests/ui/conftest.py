@@ -196,8 +196,8 @@ def browser() -> Iterator[Browser]:
     """Headless Debian Chromium under Playwright (never a browser Playwright downloads).
 
     One per module, not per session: while Playwright's sync API is started, the main thread
-    looks as if it ran an asyncio loop, so ``asyncio.run`` (papermill, nbclient) fails in any
-    test after it. A launch costs about a second."""
+    looks as if it ran an asyncio loop, so ``asyncio.run`` fails in any test after it. A launch
+    costs about a second."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

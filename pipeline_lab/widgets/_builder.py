@@ -59,27 +59,27 @@ class Palette(widgets.VBox):
             titles.append(category)
         self.sections = widgets.Accordion(children=sections, titles=tuple(titles))
         self.sections.selected_index = None
+        self.results = widgets.Box(layout=widgets.Layout(flex_flow="row wrap", display="none"))
         self.search.observe(lambda _: self._filter(), "value")
-        super().__init__([self.search, self.sections], layout=widgets.Layout(width="100%"))
+        super().__init__(
+            [self.search, self.results, self.sections], layout=widgets.Layout(width="100%")
+        )
         self.add_class("pipeline-lab-palette")
 
     def _filter(self) -> None:
+        """While searching, the matches in one flat row (a category holding one would be
+        folded away in the accordion); without a search, the categories."""
         words = self.search.value.lower().split()
-        for button, text in self._buttons:
-            button.layout.display = "" if all(w in text for w in words) else "none"
-        if words:
-            self.sections.selected_index = next(
-                (
-                    i
-                    for i, section in enumerate(self.sections.children)
-                    if any(b.layout.display != "none" for b in section.children)
-                ),
-                None,
-            )
+        matches = [b for b, text in self._buttons if words and all(w in text for w in words)]
+        self.results.children = matches
+        self.results.layout.display = "flex" if words else "none"
+        self.sections.layout.display = "none" if words else ""
 
     def visible(self) -> list[str]:
-        """The components the search shows."""
-        return [b.description for b, _ in self._buttons if b.layout.display != "none"]
+        """The components the search shows (every one without a search)."""
+        if self.search.value.split():
+            return [b.description for b in self.results.children]
+        return [b.description for b, _ in self._buttons]
 
 
 class Builder:

@@ -92,10 +92,10 @@ class ParameterField:
             return "choice", optional
         if inner is bool:
             return "flag", optional
-        if inner is int and not optional:
-            return "int", optional
-        if inner is float and not optional:
-            return "float", optional
+        if inner in (int, float) and not optional and not self.required:
+            return ("int" if inner is int else "float"), optional
+        if inner in (int, float):  # required, or optional without a value: blank until typed
+            return ("whole" if inner is int else "number"), optional
         if inner is str:
             return "text", optional
         if origin is list and _plain(_args(inner)[0]) is str:
@@ -125,6 +125,10 @@ class ParameterField:
             return widgets.IntText(value=int(value or 0), layout=layout)
         if self.kind == "float":
             return widgets.FloatText(value=float(value or 0.0), layout=layout)
+        if self.kind in ("whole", "number"):
+            what = "a whole number" if self.kind == "whole" else "a number"
+            shown = "" if value is None else str(value)
+            return widgets.Text(value=shown, placeholder=what, layout=layout)
         if self.kind == "text":
             if self.column:
                 return widgets.Combobox(
@@ -152,8 +156,14 @@ class ParameterField:
     def value(self) -> tuple[bool, Any]:
         """``(given, value)``: whether the user set the parameter, and its value."""
         raw = self.widget.value
-        if self.kind in ("input", "choice", "text") and raw == "":
+        if self.kind in ("input", "choice", "text", "whole", "number") and raw.strip() == "":
             return False, None
+        if self.kind in ("whole", "number"):
+            try:
+                return True, int(raw) if self.kind == "whole" else float(raw)
+            except ValueError:
+                what = "a whole number" if self.kind == "whole" else "a number"
+                raise ValueError(f"{self.name}: '{raw}' is not {what}") from None
         if self.kind in ("inputs", "list"):
             values = list(raw)
             return bool(values), values

@@ -103,7 +103,12 @@ class PipelineGraph(widgets.VBox):
         self._validate = validate or (lambda p: p.validate())
         self.state = GraphState.of(pipeline, runs, stale=stale, issues=self._issues(pipeline))
         self.direction: Direction = direction
-        self.cytoscape = CytoscapeWidget(layout=widgets.Layout(height="480px", width="100%"))
+        self.cytoscape = CytoscapeWidget(
+            layout=widgets.Layout(height="480px", width="100%"),
+            max_zoom=1.5,  # a small graph fits the box without giant nodes
+            min_zoom=0.05,
+            wheel_sensitivity=0.3,
+        )
         self.cytoscape.set_tooltip_source(NO_TOOLTIP)
         self.cytoscape.set_style(cytoscape_style())
         self._nodes: dict[str, CytoNode] = {}
@@ -129,10 +134,10 @@ class PipelineGraph(widgets.VBox):
         self.builder: Any = None
         """The builder's controls, when the graph edits a kernel session (``session_graph``)."""
         self._update_header()
-        body = widgets.HBox(
-            [widgets.Box([self.cytoscape], layout=widgets.Layout(flex="1 1 auto")), self.inspector],
-            layout=widgets.Layout(width="100%"),
+        canvas = widgets.Box(
+            [self.cytoscape], layout=widgets.Layout(flex="1 1 0%", min_width="0", overflow="hidden")
         )
+        body = widgets.HBox([canvas, self.inspector], layout=widgets.Layout(width="100%"))
         super().__init__([self.header, body])
         self.add_class("pipeline-lab-graph")
         self._unsubscribe = observe(self._on_event) if observe is not None else None

@@ -83,7 +83,9 @@ class Inspector(widgets.VBox):
         self.selected: str | None = None
         super().__init__(
             [self.title, self.tabs],
-            layout=widgets.Layout(width="42%", min_width="320px", display="none"),
+            layout=widgets.Layout(
+                flex="0 0 42%", min_width="320px", display="none", overflow="auto"
+            ),
         )
         self.add_class("pipeline-lab-inspector")
 

@@ -101,7 +101,7 @@ def test_connect_rename_delete_and_undo_redo(built: tuple[Any, PipelineGraph]) -
     builder = graph.builder
     session.define("other --no-run", "orders.head(2)")
     form = builder.open_form("limit")
-    {f.name: f for f in form.fields}["n"].widget.value = 1
+    {f.name: f for f in form.fields}["n"].widget.value = "1"
     form.submit()  # no input yet: refused, the form says why
     assert "limit_1" not in session.pipeline.nodes and "'input' is required" in text(form.errors)
     {f.name: f for f in form.fields}["input"].widget.value = "orders"
@@ -187,3 +187,17 @@ def test_names_and_values_in_the_builder_stay_text(built: tuple[Any, PipelineGra
     assert "<img" not in form.errors.value
     graph.builder.say(HOSTILE)
     assert "<img" not in graph.builder.message.value
+
+
+def test_a_required_number_starts_blank_and_must_be_one(built: tuple[Any, PipelineGraph]) -> None:
+    _, graph = built
+    form = graph.builder.open_form("limit")
+    fields = {f.name: f for f in form.fields}
+    fields["input"].widget.value = "orders"
+    assert fields["n"].widget.value == ""  # never a silent 0 rows
+    assert "parameter 'n' is required" in text(form.errors)
+    fields["n"].widget.value = "ten"
+    assert "n: 'ten' is not a whole number" in text(form.errors)
+    fields["n"].widget.value = "2"
+    assert text(form.errors) == ""
+    assert fields["offset"].widget.value == 0  # an optional number shows its default

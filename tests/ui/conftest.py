@@ -3,6 +3,7 @@ fixture that opens a notebook, runs it and reads the ipycytoscape graphs it disp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -117,7 +118,13 @@ def _log_tail(log: Path, lines: int = 40) -> str:
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """This virtualenv's ``jupyter lab`` on a free port, isolated from the user's Jupyter and
     Pipeline Lab state; its kernels are shut down at the end of the session."""
-    base = tmp_path_factory.mktemp("lab")
+    with running_lab(tmp_path_factory.mktemp("lab")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_lab(base: Path) -> Iterator[LabServer]:
+    """``jupyter lab`` with its folders under ``base`` (also for ``bench/graph_render.py``)."""
     root, home, config = base / "root", base / "home", base / "config"
     for folder in (root, home, config):
         folder.mkdir()
@@ -198,6 +205,13 @@ def browser() -> Iterator[Browser]:
     One per module, not per session: while Playwright's sync API is started, the main thread
     looks as if it ran an asyncio loop, so ``asyncio.run`` fails in any test after it. A launch
     costs about a second."""
+    with chromium() as launched:
+        yield launched
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright's sync API, closed at the end."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -209,8 +223,10 @@ def browser() -> Iterator[Browser]:
         )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 @pytest.fixture

@@ -60,6 +60,14 @@ class NodeRemoved:
 
 
 @dataclass(frozen=True)
+class OutputsBound:
+    """A run's outputs are bound in the namespace; ``last_runs`` and ``stale`` are current."""
+
+    pipeline: Pipeline
+    result: RunResult
+
+
+@dataclass(frozen=True)
 class PipelineEdited:
     """The pipeline was replaced by an edited copy (the builder's undo and redo)."""
 
@@ -73,7 +81,7 @@ class PipelineReset:
     pipeline: Pipeline
 
 
-SessionEvent = NodeDefined | NodeRemoved | PipelineEdited | PipelineReset | RunEvent
+SessionEvent = NodeDefined | NodeRemoved | PipelineEdited | PipelineReset | OutputsBound | RunEvent
 
 
 NOTEBOOK_ENV = "PIPELINE_LAB_NOTEBOOK"
@@ -136,11 +144,16 @@ class InteractiveSession:
         return stop
 
     def _emit(self, event: SessionEvent) -> None:
+        interrupted: BaseException | None = None
         for callback in list(self._observers):
             try:
                 callback(event)
             except Exception:  # a broken view must not break the kernel's pipeline
                 log.warning("a session observer failed on %s", type(event).__name__, exc_info=True)
+            except KeyboardInterrupt as exc:  # every observer still hears of it, then it stops
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
 
     def new(self, name: str) -> Pipeline:
         """Start a new, empty pipeline called ``name``."""
@@ -220,13 +233,32 @@ class InteractiveSession:
                 cell_id=node.cell_id or previous.cell_id,
                 position=node.position or previous.position,
             )
+        taken = self.variable_problem(node.name)
+        if taken:
+            raise PipelineDefinitionError(f"cannot add node '{node.name}': {taken}")
         self._install(node)
         return node
+
+    def variable_problem(self, name: str) -> str | None:
+        """Why a new node may not be called ``name``: a kernel variable (not a node's
+        output, not a parameter) has that name, and the node's output would replace it."""
+        if name in self.pipeline.nodes or name in self.pipeline.params:
+            return None
+        if name in self.namespace and not name.startswith("_"):
+            kind = type(self.namespace[name]).__name__
+            return (
+                f"'{name}' is a variable of this kernel (a {kind}): a node of that name would "
+                "replace it; pick another name"
+            )
+        return None
 
     def rename(self, old: str, new: str) -> Node:
         """Rename node ``old`` to ``new``; components that read it read ``new``. Refused while
         a code cell reads ``old`` (its code names it: edit the cell)."""
         node = self.pipeline.get(old)
+        taken = self.variable_problem(new)
+        if taken:
+            raise PipelineDefinitionError(f"cannot rename '{old}' to '{new}': {taken}", node=old)
         if new in self.pipeline.nodes:
             raise PipelineDefinitionError(
                 f"cannot rename '{old}' to '{new}': a node '{new}' exists",
@@ -339,6 +371,7 @@ class InteractiveSession:
         ran = {n for n, r in result.node_runs.items() if r.status.ok}
         self.stale -= ran
         self.stale |= self.pipeline.downstream(*ran) - set(result.node_runs)
+        self._emit(OutputsBound(self.pipeline, result))
 
     def _kernel_hint(self, issue: Issue) -> Issue:
         """A name the saved notebook defines as a node just has not run yet: say so."""
@@ -445,7 +478,13 @@ class InteractiveSession:
             )
         pipeline = self.snapshot(history)
         self.notices = list(pipeline.notices)
-        return pipeline.to_notebook(path)
+        try:
+            return pipeline.to_notebook(path)
+        except OSError as exc:
+            raise PipelineDefinitionError(
+                f"cannot write the notebook {path}: {exc.strerror or exc}",
+                hint="export to a folder you can write to",
+            ) from None
 
     def sources(self) -> list[DataSourceConfig]:
         """The managed data sources a node can read by name (none with the store off)."""

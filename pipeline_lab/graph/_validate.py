@@ -23,6 +23,14 @@ MAX_NAME_LENGTH = 255
 """The longest pipeline or node name: what the store's name columns hold."""
 
 
+_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Direction overrides: text after them reads reversed wherever the name is shown."""
+
+
+def _control(c: str) -> bool:
+    return ord(c) < 32 or 127 <= ord(c) < 160 or c in _BIDI
+
+
 def pipeline_name_problem(name: str) -> str | None:
     """What is wrong with ``name`` as a pipeline name, or ``None``.
 
@@ -38,7 +46,7 @@ def pipeline_name_problem(name: str) -> str | None:
         )
     if name != name.strip():
         return f"the pipeline's name {name!r} starts or ends with spaces"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name) or any(c in name for c in "/\\"):
+    if any(_control(c) for c in name) or any(c in name for c in "/\\"):
         return f"the pipeline's name {name!r} holds a control character or a slash"
     return None
 

@@ -145,6 +145,11 @@ class PipelineMagics(Magics):
         """The notebook cell about to run (Jupyter sends its id): a node knows its cell."""
         self._cell_id = getattr(info, "cell_id", None)
 
+    @property
+    def cell_id(self) -> str | None:
+        """The id of the notebook cell running now, if the front end sent one."""
+        return self._cell_id
+
     def close(self) -> None:
         """Stop following the shell's cells (``%unload_ext``)."""
         assert self.shell is not None
@@ -217,7 +222,7 @@ def _show(magics: PipelineMagics, args: argparse.Namespace) -> None:
     from pipeline_lab.widgets import session_graph  # ipycytoscape loads pandas: only when shown
 
     session = magics.session
-    session_graph(session, direction="LR" if args.lr else "TB").display()
+    session_graph(session, "LR" if args.lr else "TB", origin=magics.cell_id).display()
     display(NodeTable(session.pipeline, session.last_runs, "show", stale=session.stale))
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from pipeline_lab.graph import Node, Pipeline
+from pipeline_lab.graph import Node
 from pipeline_lab.widgets._form import ComponentForm, explained
 
 if TYPE_CHECKING:
@@ -88,8 +88,9 @@ class Builder:
     def __init__(self, session: InteractiveSession, graph: PipelineGraph) -> None:
         self.session = session
         self.graph = graph
-        self.undo_stack: list[Pipeline] = []
-        self.redo_stack: list[Pipeline] = []
+        self.undo_stack: list[tuple[Callable[[], Any], Callable[[], Any]]] = []
+        """(undo, redo) of each step, the newest last."""
+        self.redo_stack: list[tuple[Callable[[], Any], Callable[[], Any]]] = []
         self._acting = False
         self.connect_from: str | None = None
         self.message = widgets.HTML()
@@ -203,7 +204,16 @@ class Builder:
         self.panel.children = [widgets.HBox([question, ok, cancel])]
 
     # -- edits (each undoable) ---------------------------------------------------------------
-    def _edit(self, change: Callable[[], Any], done: str) -> Any:
+    def _edit(
+        self,
+        change: Callable[[], Any],
+        done: str,
+        undo: Callable[[], Any] | None = None,
+        redo: Callable[[], Any] | None = None,
+    ) -> Any:
+        """Make ``change`` an undoable step: by default undone by restoring the pipeline as it
+        was before and redone by restoring it as it is after; a rename moves values, so it
+        brings its own ``undo`` and ``redo``."""
         before = self.session.pipeline.copy()
         self._acting = True
         try:
@@ -213,7 +223,12 @@ class Builder:
             return None
         finally:
             self._acting = False
-        self.undo_stack = [*self.undo_stack[-(UNDO_DEPTH - 1) :], before]
+        after = self.session.pipeline.copy()
+        step = (
+            undo or (lambda: self.session.restore(before)),
+            redo or (lambda: self.session.restore(after)),
+        )
+        self.undo_stack = [*self.undo_stack[-(UNDO_DEPTH - 1) :], step]
         self.redo_stack = []
         self.say(done)
         self._refresh_buttons()
@@ -222,13 +237,29 @@ class Builder:
     def _save(self, node: Node) -> None:
         editing = self._form_editing()
         if editing is not None and editing.name != node.name:
-            self._acting = True
-            try:
-                self.session.rename(editing.name, node.name)
-            finally:
-                self._acting = False
-        verb = "changed" if node.name in self.session.pipeline.nodes else "added"
-        added = self._edit(lambda: self.session.add(node), f"{verb} node {node.name}")
+            old, new, states = editing.name, node.name, {}
+
+            def rename_and_change() -> Node:
+                self.session.rename(old, new)
+                states["renamed"] = self.session.pipeline.copy()
+                added = self.session.add(node)
+                states["after"] = self.session.pipeline.copy()
+                return added
+
+            def undo() -> None:
+                self.session.restore(states["renamed"])
+                self.session.rename(new, old)
+
+            def redo() -> None:
+                self.session.rename(old, new)
+                self.session.restore(states["after"])
+
+            added = self._edit(
+                rename_and_change, f"changed node {old} and renamed it {new}", undo, redo
+            )
+        else:
+            verb = "changed" if node.name in self.session.pipeline.nodes else "added"
+            added = self._edit(lambda: self.session.add(node), f"{verb} node {node.name}")
         if added is not None:
             self.show_cell(added)
             self.graph.inspector.show_node(added.name)
@@ -246,7 +277,12 @@ class Builder:
             self.show_cell(node)
 
     def rename(self, old: str, new: str) -> None:
-        node = self._edit(lambda: self.session.rename(old, new), f"renamed {old} to {new}")
+        node = self._edit(
+            lambda: self.session.rename(old, new),
+            f"renamed {old} to {new}",
+            undo=lambda: self.session.rename(new, old),  # the value and last run move back too
+            redo=lambda: self.session.rename(old, new),
+        )
         if node is not None:
             self.close_panel()
             self.graph.inspector.show_node(new)
@@ -260,24 +296,34 @@ class Builder:
         if not self.undo_stack:
             self.say("nothing to undo")
             return
-        self.redo_stack.append(self.session.pipeline.copy())
-        self._restore(self.undo_stack.pop(), "undone")
+        step = self.undo_stack.pop()
+        if self._replay(step[0], "undone"):
+            self.redo_stack.append(step)
+        else:
+            self.undo_stack.append(step)
 
     def redo(self) -> None:
         if not self.redo_stack:
             self.say("nothing to redo")
             return
-        self.undo_stack.append(self.session.pipeline.copy())
-        self._restore(self.redo_stack.pop(), "redone")
+        step = self.redo_stack.pop()
+        if self._replay(step[1], "redone"):
+            self.undo_stack.append(step)
+        else:
+            self.redo_stack.append(step)
 
-    def _restore(self, pipeline: Pipeline, done: str) -> None:
+    def _replay(self, action: Callable[[], Any], done: str) -> bool:
         self._acting = True
         try:
-            self.session.restore(pipeline)
+            action()
+        except Exception as exc:  # the kernel changed since (a variable took the name, ...)
+            self.say(explained(exc), error=True)
+            return False
         finally:
             self._acting = False
         self.say(done)
         self._refresh_buttons()
+        return True
 
     # -- running -----------------------------------------------------------------------------
     def run(self, scope: str) -> None:
@@ -310,7 +356,9 @@ class Builder:
             return True
         source, self.connect_from = self.connect_from, None
         self.buttons["connect"].value = False
-        if source != name:
+        if source == name:
+            self.say("connect: cancelled (a node cannot read itself)")
+        else:
             self.connect(source, name)
         return True
 
@@ -361,16 +409,20 @@ class Builder:
         except Exception:
             return []
 
-    def _problems(self, node: Node) -> list[str]:
-        """What the YAML cell would say about ``node``, and what it breaks in the pipeline."""
+    def _problems(self, node: Node, editing: Node | None) -> list[str]:
+        """What the YAML cell would say about ``node`` (``editing``: the node it changes),
+        and what it breaks in the pipeline."""
         if not node.name.isidentifier():
             return [f"'{node.name}' is not a valid node name (letters, digits, underscores)"]
         candidate = self.session.pipeline.copy()
-        editing = self._form_editing()
-        if editing is not None and editing.name != node.name and editing.name in candidate.nodes:
-            candidate.remove(editing.name)
-        elif editing is None and node.name in candidate.nodes:
+        new_name = editing is None or editing.name != node.name
+        if new_name and node.name in candidate.nodes:
             return [f"a node '{node.name}' exists: pick another name"]
+        taken = self.session.variable_problem(node.name) if new_name else None
+        if taken:
+            return [taken]
+        if editing is not None and editing.name in candidate.nodes and editing.name != node.name:
+            candidate.remove(editing.name)
         candidate.add(node)
         return [
             str(issue.message) + (f" (hint: {issue.hint})" if issue.hint else "")

@@ -68,6 +68,8 @@ class ParameterField:
         self.required = info.is_required()
         self.default = None if self.required else info.get_default(call_default_factory=True)
         self.kind, self.optional = self._kind(info.annotation, is_input)
+        if value is not None and not self._fits(value):
+            self.kind = "yaml"  # as written (':top_n', 'false' as text): shown and kept as is
         description = info.description or ""
         self.column = self.kind in ("text", "list") and _is_column(name, description)
         shown = value if value is not None else self.default
@@ -102,16 +104,36 @@ class ParameterField:
             return "list", optional
         return "yaml", optional
 
+    def _fits(self, value: Any) -> bool:
+        """Whether the widget of this parameter can show ``value`` without changing it."""
+        if self.kind == "input":
+            return isinstance(value, str)
+        if self.kind in ("inputs", "list"):
+            return isinstance(value, (str, list)) and all(
+                isinstance(v, str) for v in ([value] if isinstance(value, str) else value)
+            )
+        if self.kind == "flag":
+            return isinstance(value, bool)
+        if self.kind in ("int", "whole"):
+            return isinstance(value, int) and not isinstance(value, bool)
+        if self.kind in ("float", "number"):
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if self.kind in ("text", "choice"):
+            return isinstance(value, str) or self.kind == "choice"
+        return True
+
     def _make(self, value: Any, nodes: Sequence[str]) -> widgets.Widget:
         layout = widgets.Layout(width="95%")
         if self.kind == "input":
-            options = ["", *nodes]
-            return widgets.Dropdown(
-                options=options, value=value if value in nodes else "", layout=layout
-            )
+            # A node a --no-run cell names before it exists stays chosen.
+            options = ["", *nodes, *([value] if value and value not in nodes else [])]
+            return widgets.Dropdown(options=options, value=value or "", layout=layout)
         if self.kind == "inputs":
-            chosen = [v for v in (value or []) if v in nodes]
-            return widgets.TagsInput(value=chosen, allowed_tags=list(nodes), allow_duplicates=False)
+            chosen = [value] if isinstance(value, str) else list(value or [])
+            allowed = [*nodes, *(v for v in chosen if v not in nodes)]
+            tags = widgets.TagsInput(allowed_tags=allowed, allow_duplicates=False)
+            tags.value = chosen  # after allowed_tags, which the value is checked against
+            return tags
         if self.kind == "choice":
             choices = list(_args(_without_none(_plain(self.info.annotation))[0]))
             options = ([""] if self.optional else []) + [str(c) for c in choices]
@@ -160,7 +182,7 @@ class ParameterField:
             return False, None
         if self.kind in ("whole", "number"):
             try:
-                return True, int(raw) if self.kind == "whole" else float(raw)
+                raw = int(raw) if self.kind == "whole" else float(raw)
             except ValueError:
                 what = "a whole number" if self.kind == "whole" else "a number"
                 raise ValueError(f"{self.name}: '{raw}' is not {what}") from None
@@ -193,7 +215,7 @@ class ComponentForm(widgets.VBox):
         *,
         nodes: Sequence[str],
         columns: Columns,
-        check: Callable[[Node], list[str]],
+        check: Callable[[Node, Node | None], list[str]],
         submit: Callable[[Node], None],
         cancel: Callable[[], None],
         editing: Node | None = None,
@@ -284,7 +306,7 @@ class ComponentForm(widgets.VBox):
     def validate(self) -> list[str]:
         """The problems of the node as it stands, shown under the form."""
         try:
-            problems = self._check(self.node())
+            problems = self._check(self.node(), self.editing)
         except ValueError as exc:
             problems = [str(exc)]
         except Exception as exc:  # a name that is no name, ...: say it, do not break

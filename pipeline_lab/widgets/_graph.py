@@ -9,7 +9,6 @@ sends each node a handful of updates, not one re-render per event.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from html import escape
 from typing import Any, Literal
@@ -33,24 +32,24 @@ NO_TOOLTIP = "__pipeline_lab_no_tooltip__"
 
 
 class _Batcher:
-    """Collects changed node names; sends them at most every ``interval`` seconds."""
+    """Collects changed node names and sends them ``interval`` seconds after the first change
+    of a batch (a run shorter than that sends only its final state), or at once when asked.
+    Names a send did not get through (an interrupt mid-send) stay pending."""
 
     def __init__(self, send: Callable[[set[str]], None], interval: float = FLUSH_INTERVAL):
-        self._push = send
+        self._send = send
         self._interval = interval
         self._pending: set[str] = set()
-        self._last = 0.0
         self._timer: threading.Timer | None = None
         self.lock = threading.RLock()
 
     def add(self, names: Iterable[str], *, now: bool = False) -> None:
         with self.lock:
             self._pending |= set(names)
-            if now or time.monotonic() - self._last >= self._interval:
+            if now:
                 self.flush()
-            elif self._timer is None:
-                wait = self._interval - (time.monotonic() - self._last)
-                self._timer = threading.Timer(max(wait, 0.0), self.flush)
+            elif self._pending and self._timer is None:
+                self._timer = threading.Timer(self._interval, self.flush)
                 self._timer.daemon = True
                 self._timer.start()
 
@@ -60,9 +59,19 @@ class _Batcher:
                 self._timer.cancel()
                 self._timer = None
             names, self._pending = self._pending, set()
-            self._last = time.monotonic()
-            if names:
-                self._push(names)
+            if not names:
+                return
+            try:
+                self._send(names)
+            except BaseException:
+                self._pending |= names  # sent again with the next batch
+                raise
+
+    def cancel(self) -> None:
+        with self.lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
 
 class PipelineGraph(widgets.VBox):
@@ -97,10 +106,12 @@ class PipelineGraph(widgets.VBox):
         history: Callable[[str], list[tuple[str, str, Any]]] | None = None,
         code: Callable[[str], str] | None = None,
         traceback: Callable[[str], str | None] | None = None,
+        truth: Callable[[], tuple[Mapping[str, Any], Iterable[str]]] | None = None,
     ) -> None:
         if direction not in ("TB", "LR"):
             raise ValueError(f"direction must be 'TB' (top to bottom) or 'LR', not {direction!r}")
         self._validate = validate or (lambda p: p.validate())
+        self._truth = truth
         self.state = GraphState.of(pipeline, runs, stale=stale, issues=self._issues(pipeline))
         self.direction: Direction = direction
         self.cytoscape = CytoscapeWidget(
@@ -168,16 +179,21 @@ class PipelineGraph(widgets.VBox):
         nodes = [self._new_node(e) for e in elements["nodes"]]
         edges = [self._new_edge(e) for e in elements["edges"]]
         self.cytoscape.cytoscape_layout = self._layout()
-        self.cytoscape.graph.add_nodes(nodes)
-        self.cytoscape.graph.add_edges(edges, directed=True)
+        graph = self.cytoscape.graph
+        with graph.hold_sync():  # one message for the graph, not one per node and edge
+            graph.add_nodes(nodes)
+            graph.add_edges(edges, directed=True)
 
     def _new_node(self, element: dict[str, Any]) -> CytoNode:
         data = element["data"]
-        widget = CytoNode(data=dict(data), classes=element["classes"])
-        self._sent[data["id"]] = (dict(data), element["classes"])
         node = self.state.pipeline.nodes.get(data["id"])
-        if node is not None and node.position is not None:
-            widget.position = {"x": node.position[0], "y": node.position[1]}
+        position = (
+            {"x": node.position[0], "y": node.position[1]}
+            if node is not None and node.position is not None
+            else {}
+        )
+        widget = CytoNode(data=dict(data), classes=element["classes"], position=position)
+        self._sent[data["id"]] = (dict(data), element["classes"])
         self._nodes[data["id"]] = widget
         return widget
 
@@ -265,6 +281,15 @@ class PipelineGraph(widgets.VBox):
         wanted_nodes = {e["data"]["id"]: e for e in elements["nodes"]}
         wanted_edges = {(e["data"]["source"], e["data"]["target"]): e for e in elements["edges"]}
         graph = self.cytoscape.graph
+        with graph.hold_sync():
+            return self._match(graph, wanted_nodes, wanted_edges)
+
+    def _match(
+        self,
+        graph: Any,
+        wanted_nodes: dict[str, dict[str, Any]],
+        wanted_edges: dict[tuple[str, str], dict[str, Any]],
+    ) -> bool:
         gone_edges = [key for key in self._edges if key not in wanted_edges]
         for key in gone_edges:
             graph.remove_edge(self._edges.pop(key))
@@ -283,20 +308,36 @@ class PipelineGraph(widgets.VBox):
     # -- events ----------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
         """A session or run event: redraw what it changed."""
+        if type(event).__name__ == "OutputsBound":
+            self._resync()  # the session bound the run's outputs and worked out what is stale
+            return
         pipeline = getattr(event, "pipeline", None)
         if isinstance(pipeline, Pipeline) and not hasattr(event, "run"):
-            # A cell defined or removed a node, or the pipeline was replaced.
-            self.update(pipeline)
+            # A cell or the builder defined, renamed or removed a node, or undid an edit.
+            runs, stale = self._truth() if self._truth is not None else (None, None)
+            self.update(pipeline, runs=runs, stale=stale)
             return
         with self._batcher.lock:
             changed = self.state.apply(event)
         if isinstance(event, RunFinished):
-            self._batcher.add(changed, now=True)
+            # Everything, against what the browser was sent: a batch an interrupt cut short
+            # is made good here.
+            self._batcher.add(set(self._nodes), now=True)
             self._refresh_static()
             if self.inspector.selected is not None:
                 self.inspector.show_node(self.inspector.selected)
         elif changed:
             self._batcher.add(changed)
+
+    def _resync(self) -> None:
+        """Statuses and staleness as the session has them now (no layout, no validation)."""
+        if self._truth is None:
+            return
+        runs, stale = self._truth()
+        with self._batcher.lock:
+            self.state.take_runs(runs)
+            self.state.stale = frozenset(stale)
+        self._batcher.add(set(self._nodes), now=True)
 
     def _clicked_node(self, element: Mapping[str, Any]) -> None:
         name = element.get("data", {}).get("id")

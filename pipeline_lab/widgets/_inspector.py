@@ -113,12 +113,12 @@ class Inspector(widgets.VBox):
             )
         self.title.value = title
         pages: list[tuple[str, widgets.Widget]] = [
-            ("Preview", self._preview(name)),
-            ("Schema", self._schema(name)),
-            ("Code", self._code_page(name)),
+            ("Preview", _safely(self._preview, name)),
+            ("Schema", _safely(self._schema, name)),
+            ("Code", _safely(self._code_page, name)),
         ]
         if self._history is not None:
-            pages.append(("Runs", self._runs(name)))
+            pages.append(("Runs", _safely(self._runs, name)))
         error = self._error(name)
         if error is not None:
             pages.append(("Error", error))
@@ -131,7 +131,10 @@ class Inspector(widgets.VBox):
     def show_edge(self, source: str, target: str) -> None:
         self.selected = None
         value = self._values(source)
-        rows = schema_rows(value)
+        try:
+            rows = schema_rows(value)
+        except Exception as exc:  # an odd frame (duplicate column names, ...): say so
+            rows = [("(cannot read the columns)", type(exc).__name__, str(exc)[:200])]
         self.title.value = (
             f"<b>{escape(source)} → {escape(target)}</b> "
             f"<span style='{MUTED}'>the columns {escape(target)} gets from {escape(source)}</span>"
@@ -239,6 +242,15 @@ class Inspector(widgets.VBox):
         if traceback:
             body += f"<pre style='white-space:pre-wrap'>{escape(traceback)}</pre>"
         return widgets.HTML(body)
+
+
+def _safely(page: Callable[[str], widgets.Widget], name: str) -> widgets.Widget:
+    """A page, or what stopped it (a value whose repr raises, a frame the grid refuses)."""
+    try:
+        return page(name)
+    except Exception as exc:
+        text = f"cannot show this: {type(exc).__name__}: {exc}"
+        return widgets.HTML(f"<div style='{MUTED}'>{escape(text[:2_000])}</div>")
 
 
 def kernel_values(

@@ -7,7 +7,8 @@ node's status, rows and time. Every name and message is escaped: text, never mar
 
 from __future__ import annotations
 
-from html import escape
+import re
+from html import escape as _escape_html
 from typing import Literal
 
 from pipeline_lab.widgets._elements import GraphState
@@ -19,6 +20,16 @@ from pipeline_lab.widgets._style import (
     STATUS_FILL,
     STATUS_TEXT,
 )
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 forbids (or that only control a terminal): the SVG must parse."""
+LONGEST_TITLE = 1_000
+
+
+def escape(text: str) -> str:
+    """``text`` as SVG/HTML text: markup escaped, characters XML forbids shown as ``�``."""
+    return _escape_html(_NOT_XML.sub("\ufffd", text))
+
 
 GAP = 40
 """Space between nodes of one layer."""
@@ -124,6 +135,8 @@ def graph_svg(state: GraphState, direction: Direction = "TB") -> str:
         error = state.nodes[name].error if name in state.nodes else None
         if error:
             tip += f"\n{error}"
+        if len(tip) > LONGEST_TITLE:  # the drawing is saved in the notebook: keep it small
+            tip = tip[: LONGEST_TITLE - 1] + "…"
         color = STATUS_TEXT.get(data["status"], "#1f2328")
         lines = data["label"].split("\n")
         text_y = y + NODE_HEIGHT / 2 - (len(lines) - 1) * 7

@@ -201,3 +201,64 @@ def test_a_required_number_starts_blank_and_must_be_one(built: tuple[Any, Pipeli
     fields["n"].widget.value = "2"
     assert text(form.errors) == ""
     assert fields["offset"].widget.value == 0  # an optional number shows its default
+
+
+def test_rename_moves_the_value_and_status_and_undo_moves_them_back(
+    shell: Any, built: tuple[Any, PipelineGraph]
+) -> None:
+    _, graph = built
+    graph.builder.rename("orders", "sales")
+    shown = {w.data["id"]: w.data for w in graph.cytoscape.graph.nodes}
+    assert shown["sales"]["status"] == "succeeded" and shown["sales"]["rows"] == 4
+    assert "sales" in shell.user_ns and "orders" not in shell.user_ns
+    graph.builder.undo()
+    shown = {w.data["id"]: w.data for w in graph.cytoscape.graph.nodes}
+    assert shown["orders"]["status"] == "succeeded" and "sales" not in shown
+    assert shell.user_ns["orders"].height == 4 and "sales" not in shell.user_ns
+
+
+def test_a_node_may_not_take_the_name_of_a_kernel_variable(
+    shell: Any, built: tuple[Any, PipelineGraph]
+) -> None:
+    session, graph = built
+    shell.user_ns["threshold"] = 10
+    graph.builder.rename("orders", "threshold")
+    assert "is a variable of this kernel (a int)" in text(graph.builder.message)
+    assert shell.user_ns["threshold"] == 10 and "orders" in session.pipeline.nodes
+    form = graph.builder.open_form("limit")
+    form.name.value = "pl"
+    assert "'pl' is a variable of this kernel (a module)" in text(form.errors)
+
+
+def test_an_edit_form_keeps_what_its_widgets_cannot_show(
+    shell: Any, built: tuple[Any, PipelineGraph]
+) -> None:
+    session, graph = built
+    session.define("later_union --no-run --component union", "inputs: [orders, later]")
+    session.define("csv --no-run --component read_csv", "path: x.csv\nhas_header: 'false'")
+    for name in ("later_union", "csv"):
+        graph._clicked_node({"data": {"id": name}})
+        form = graph.builder.edit_selected()
+        assert form is not None
+        assert "exists" not in text(form.errors)  # the node being edited is not a clash
+        before = dict(session.pipeline.nodes[name].params)
+        form.submit()
+        assert dict(session.pipeline.nodes[name].params) == before
+
+
+def test_an_edit_that_renames_is_one_undo_step(built: tuple[Any, PipelineGraph]) -> None:
+    session, graph = built
+    session.define("top --component limit", "input: orders\nn: 1")
+    graph._clicked_node({"data": {"id": "top"}})
+    form = graph.builder.edit_selected()
+    assert form is not None
+    {f.name: f for f in form.fields}["n"].widget.value = "3"
+    form.name.value = "orders"
+    assert "a node 'orders' exists" in text(form.errors)
+    form.name.value = "top3"
+    form.submit()
+    assert session.pipeline.nodes["top3"].params["n"] == 3 and "top" not in session.pipeline.nodes
+    graph.builder.undo()
+    assert session.pipeline.nodes["top"].params["n"] == 1 and "top3" not in session.pipeline.nodes
+    graph.builder.redo()
+    assert session.pipeline.nodes["top3"].params["n"] == 3

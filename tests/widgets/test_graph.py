@@ -196,13 +196,48 @@ def test_redefining_a_cell_redraws_only_its_edges(session: InteractiveSession) -
     assert "e" not in nodes_of(graph)
 
 
-def test_an_upstream_rerun_marks_downstream_stale(session: InteractiveSession) -> None:
+def test_an_upstream_rerun_marks_downstream_stale_live(session: InteractiveSession) -> None:
     session.define("a", "1")
     session.define("b", "a + 1")
     graph = session_graph(session)
-    session.define("a", "10")
-    graph.update(stale=session.stale)
-    assert nodes_of(graph)["b"]["status"] == "stale"
+    session.define("a", "10")  # the cell re-runs a: b's value is now stale
+    assert nodes_of(graph)["b"]["status"] == "stale" and "stale" in nodes_of(graph)["b"]["classes"]
+    session.run(only=["b"], reuse=True)
+    assert nodes_of(graph)["b"]["status"] == "succeeded"
+
+
+def test_an_interrupt_in_an_observer_leaves_no_graph_behind(session: InteractiveSession) -> None:
+    from pipeline_lab.events import NodeFinished
+
+    for i in range(30):
+        session.define(f"n{i} --no-run", f"{i}")
+    first, second = session_graph(session), session_graph(session)
+
+    def interrupt(event: object) -> None:
+        if isinstance(event, NodeFinished) and event.outcome.name == "n3":
+            raise KeyboardInterrupt  # Ctrl-C lands while the first graph handles an event
+
+    session._observers.insert(1, interrupt)  # between the two graphs
+    with pytest.raises(BaseException):  # noqa: B017 - KeyboardInterrupt or RunInterrupted
+        session.run()
+    truth = {n: r.status.value for n, r in session.last_runs.items()}
+    for graph in (first, second):
+        shown = {n: d["status"] for n, d in nodes_of(graph).items()}
+        assert "running" not in shown.values()
+        assert {n: shown[n] for n in truth} == truth
+
+
+def test_showing_again_from_the_same_cell_stops_the_old_graph(session: InteractiveSession) -> None:
+    session.define("a", "1")
+    old = session_graph(session, origin="cell-1")
+    other = session_graph(session, origin="cell-2")
+    new = session_graph(session, origin="cell-1")
+    session.define("b", "a")
+    assert "b" not in nodes_of(old) and "b" in nodes_of(other) and "b" in nodes_of(new)
+    observers = len(session._observers)
+    for _ in range(20):
+        session_graph(session, origin="cell-3")
+    assert len(session._observers) <= observers + 2  # a graph and its builder, not 20 of each
 
 
 # -- inspector -----------------------------------------------------------------------------------
@@ -230,6 +265,23 @@ def test_the_inspector_previews_1000_rows_schema_code_and_edges(
     graph._clicked_edge({"data": {"source": "big", "target": "small"}})
     assert "&lt;img src=x onerror" in inspector.tabs.children[0].value
     assert inspector.tabs.get_title(0) == "Columns"
+
+
+def test_the_inspector_shows_what_it_cannot_render_instead_of_raising(
+    session: InteractiveSession,
+) -> None:
+    session.define("dup", "import pandas as pd\npd.DataFrame([[1, 2]], columns=['a', 'a'])")
+    session.define(
+        "odd", "class Odd:\n    def __repr__(self):\n        raise RuntimeError('no')\nOdd()"
+    )
+    session.define("after", "dup")
+    graph = session_graph(session)
+    for name in ("dup", "odd"):
+        graph._clicked_node({"data": {"id": name}})
+        assert graph.inspector.selected == name
+        assert "cannot show this" in graph.inspector.tabs.children[0].value
+    graph._clicked_edge({"data": {"source": "dup", "target": "after"}})
+    assert "after" in graph.inspector.title.value
 
 
 def test_the_inspector_lists_the_node_s_runs_from_the_store(
@@ -260,6 +312,15 @@ def test_the_display_data_carries_a_static_svg_with_statuses(session: Interactiv
     assert re.search(r'data-id="second".*?fill="#ffebe9"', html, re.S)  # failed: red
     assert "onerror" in html and "<img" not in html  # the error is in a title, escaped
     assert "1 failed, 1 succeeded" in html
+
+
+def test_the_static_svg_is_xml_and_small_whatever_the_error(session: InteractiveSession) -> None:
+    import xml.etree.ElementTree as ET
+
+    session.define("bad", "raise ValueError('\\x1b[31m\\x00' + 'x' * 100_000)")
+    svg = session_graph(session).static_html()
+    ET.fromstring(svg[svg.index("<svg") : svg.index("</svg>") + 6])  # well-formed
+    assert len(svg) < 10_000
 
 
 def test_static_layers_follow_the_edges() -> None:

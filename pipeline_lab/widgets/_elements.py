@@ -46,6 +46,10 @@ class NodeState:
     attempts: int = 0
 
 
+UNSEEN = NodeState()
+"""A node that has not run (in this kernel, or since it was defined)."""
+
+
 @dataclass
 class GraphState:
     """A pipeline with its nodes' statuses, validation problems and fused chains."""
@@ -60,6 +64,8 @@ class GraphState:
     kinds: dict[str, str] = field(default_factory=dict)
     """Node -> its kind (``source``, ``transform``, ``sink``, ``check`` or ``code``)."""
     _plan_ends: set[str] = field(default_factory=set, repr=False)
+    drawn: tuple[Any, dict[str, tuple[int, int]]] | None = field(default=None, repr=False)
+    """The static drawing's layout, with the shape of the graph it was worked out for."""
 
     @classmethod
     def of(
@@ -91,7 +97,7 @@ class GraphState:
         for issue in issues:
             if issue.severity == "error" and issue.node and issue.node not in self.problems:
                 self.problems[issue.node] = _problem_text(issue)
-        self.nodes = {name: self.nodes.get(name, NodeState()) for name in self.pipeline.nodes}
+        self.nodes = {name: self.nodes.get(name, UNSEEN) for name in self.pipeline.nodes}
         self.fused = fused_chains(self.pipeline)
         self._plan_ends = set(self.fused.values())
         self.kinds = {name: node_kind(self.pipeline, name) for name in self.pipeline.nodes}
@@ -117,13 +123,13 @@ class GraphState:
 
     # -- what is shown ---------------------------------------------------------------------
     def status(self, name: str) -> NodeStatus:
-        state = self.nodes.get(name, NodeState())
+        state = self.nodes.get(name, UNSEEN)
         if name in self.stale and state.status.ok:
             return NodeStatus.STALE
         return state.status
 
     def label(self, name: str) -> str:
-        state = self.nodes.get(name, NodeState())
+        state = self.nodes.get(name, UNSEEN)
         status = self.status(name)
         lines = [name]
         if name in self.fused and status.ok and state.rows is None:
@@ -138,7 +144,7 @@ class GraphState:
         return "\n".join(lines)
 
     def node_data(self, name: str) -> dict[str, Any]:
-        state = self.nodes.get(name, NodeState())
+        state = self.nodes.get(name, UNSEEN)
         data: dict[str, Any] = {
             "id": name,
             "label": self.label(name),
@@ -163,7 +169,7 @@ class GraphState:
         return " ".join(names)
 
     def edge_data(self, source: str, target: str) -> dict[str, Any]:
-        rows = self.nodes.get(source, NodeState()).rows
+        rows = self.nodes.get(source, UNSEEN).rows
         return {"id": f"{source}->{target}", "source": source, "target": target, "rows": rows}
 
     def group_of(self, name: str) -> str | None:

@@ -8,6 +8,7 @@ sends each node a handful of updates, not one re-render per event.
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from html import escape
@@ -25,7 +26,7 @@ from pipeline_lab.widgets._static import graph_html
 from pipeline_lab.widgets._style import cytoscape_style
 
 Direction = Literal["TB", "LR"]
-FLUSH_INTERVAL = 0.15
+FLUSH_INTERVAL = 0.5
 """Seconds between two sends of status changes during a run (the last one is sent at once)."""
 NO_TOOLTIP = "__pipeline_lab_no_tooltip__"
 """ipycytoscape shows its tooltip field as HTML: point it at a key no element has."""
@@ -42,29 +43,34 @@ class _Batcher:
         self._pending: set[str] = set()
         self._timer: threading.Timer | None = None
         self.lock = threading.RLock()
+        """Guards the pending names and the graph's state."""
+        self.sending = threading.Lock()
+        """One send at a time, so an older batch never lands after a newer one."""
 
-    def add(self, names: Iterable[str], *, now: bool = False) -> None:
+    def add(self, names: Iterable[str] = (), *, now: bool = False) -> None:
         with self.lock:
             self._pending |= set(names)
             if now:
                 self.flush()
-            elif self._pending and self._timer is None:
+            elif self._timer is None:
                 self._timer = threading.Timer(self._interval, self.flush)
                 self._timer.daemon = True
                 self._timer.start()
 
     def flush(self) -> None:
-        with self.lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            names, self._pending = self._pending, set()
-            if not names:
-                return
+        """Send what is pending. The state lock is held only to take the names, so run
+        events are never kept waiting while messages go out; sends are one at a time."""
+        with self.sending:
+            with self.lock:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                names, self._pending = self._pending, set()
             try:
                 self._send(names)
             except BaseException:
-                self._pending |= names  # sent again with the next batch
+                with self.lock:
+                    self._pending |= names  # sent again with the next batch
                 raise
 
     def cancel(self) -> None:
@@ -126,6 +132,8 @@ class PipelineGraph(widgets.VBox):
         self._sent: dict[str, tuple[dict[str, Any], str]] = {}
         """What the browser was last sent for each node (its data and classes)."""
         self._edges: dict[tuple[str, str], Edge] = {}
+        self._events: collections.deque[Any] = collections.deque()
+        """Run events not taken in yet (see ``_on_event``)."""
         self._batcher = _Batcher(self._push)
         self._handles: list[Any] = []
         self.click_handlers: list[Callable[[str], bool]] = []
@@ -199,33 +207,56 @@ class PipelineGraph(widgets.VBox):
 
     def _new_edge(self, element: dict[str, Any]) -> Edge:
         data = element["data"]
-        widget = Edge(data=dict(data), classes=element["classes"])
+        # "directed" from the start: ipycytoscape adds it otherwise, one more message per edge.
+        classes = " ".join([*element["classes"].split(), "directed"])
+        widget = Edge(data=dict(data), classes=classes)
         self._edges[(data["source"], data["target"])] = widget
         return widget
 
     def _push(self, names: set[str]) -> None:
-        """Push the data and classes of ``names`` (and the edges they feed) to the browser:
-        only the traits that changed, each node in one message."""
-        for name in names:
-            widget = self._nodes.get(name)
-            if widget is None or name not in self.state.pipeline.nodes:
-                continue
-            data, classes = self.state.node_data(name), self.state.classes(name)
-            sent_data, sent_classes = self._sent.get(name, (None, None))
-            if data != sent_data and classes != sent_classes:
+        """Push the data and classes of ``names`` (and the rows on the edges they feed) to the
+        browser: only the traits that changed, each node in one message. The state is read
+        under its lock; the messages go out after it is released."""
+        updates: list[tuple[Any, dict[str, Any] | None, str | None]] = []
+        with self._batcher.lock:
+            names = set(names)
+            while self._events:  # the run events queued since the last send
+                names |= self.state.apply(self._events.popleft())
+            for name in names:
+                widget = self._nodes.get(name)
+                if widget is None or name not in self.state.pipeline.nodes:
+                    continue
+                data, classes = self.state.node_data(name), self.state.classes(name)
+                sent_data, sent_classes = self._sent.get(name, (None, None))
+                if data != sent_data or classes != sent_classes:
+                    updates.append(
+                        (
+                            widget,
+                            data if data != sent_data else None,
+                            classes if classes != sent_classes else None,
+                        )
+                    )
+                    self._sent[name] = (data, classes)
+                for target in self.state.pipeline.dependents(name):
+                    edge = self._edges.get((name, target))
+                    if edge is not None:
+                        edge_data = self.state.edge_data(name, target)
+                        if edge_data["rows"] != edge.data.get("rows"):
+                            updates.append((edge, edge_data, None))
+        sent = 0
+        try:
+            for widget, new_data, new_classes in updates:
                 with widget.hold_sync():
-                    widget.data, widget.classes = data, classes
-            elif data != sent_data:
-                widget.data = data
-            elif classes != sent_classes:
-                widget.classes = classes
-            self._sent[name] = (data, classes)
-            for target in self.state.pipeline.dependents(name):
-                edge = self._edges.get((name, target))
-                if edge is not None:
-                    edge_data = self.state.edge_data(name, target)
-                    if edge_data["rows"] != edge.data.get("rows"):
-                        edge.data = edge_data
+                    if new_data is not None:
+                        widget.data = new_data
+                    if new_classes is not None:
+                        widget.classes = new_classes
+                sent += 1
+        except BaseException:
+            with self._batcher.lock:  # not sent: forget that they were, to send them again
+                for widget, _, _ in updates[sent:]:
+                    self._sent.pop(widget.data.get("id"), None)
+            raise
         self._update_header()
 
     def _update_header(self) -> None:
@@ -317,8 +348,9 @@ class PipelineGraph(widgets.VBox):
             runs, stale = self._truth() if self._truth is not None else (None, None)
             self.update(pipeline, runs=runs, stale=stale)
             return
-        with self._batcher.lock:
-            changed = self.state.apply(event)
+        # The driver's thread only queues the event: the state takes it in, and the browser
+        # hears of it, when the batch is sent (at the latest ``FLUSH_INTERVAL`` later).
+        self._events.append(event)
         if isinstance(event, RunFinished):
             # Everything, against what the browser was sent: a batch an interrupt cut short
             # is made good here.
@@ -326,8 +358,8 @@ class PipelineGraph(widgets.VBox):
             self._refresh_static()
             if self.inspector.selected is not None:
                 self.inspector.show_node(self.inspector.selected)
-        elif changed:
-            self._batcher.add(changed)
+        else:
+            self._batcher.add()
 
     def _resync(self) -> None:
         """Statuses and staleness as the session has them now (no layout, no validation)."""

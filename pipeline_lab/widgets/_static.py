@@ -43,7 +43,17 @@ Direction = Literal["TB", "LR"]
 
 def layered_positions(state: GraphState) -> dict[str, tuple[int, int]]:
     """Layer and slot of every node: its depth (longest path from a source), then the mean
-    slot of its inputs (fewer crossings), top-to-bottom."""
+    slot of its inputs (fewer crossings), top-to-bottom. Worked out once per shape of the
+    graph: a run redraws colours and labels, not the layout."""
+    key = (tuple(state.order()), tuple(state.edges()))
+    if state.drawn is not None and state.drawn[0] == key:
+        return state.drawn[1]
+    positions = _layered(state)
+    state.drawn = (key, positions)
+    return positions
+
+
+def _layered(state: GraphState) -> dict[str, tuple[int, int]]:
     order = state.order()
     edges = state.edges()
     inputs: dict[str, list[str]] = {name: [] for name in order}

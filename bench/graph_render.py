@@ -17,12 +17,12 @@ Needs Debian's Chromium (/usr/bin/chromium) and the dev extra (Playwright). Run:
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HARNESS = Path(__file__).resolve().parents[1] / "tests" / "ui" / "conftest.py"
 
@@ -63,7 +63,7 @@ DRAWN = """(n) => Array.from(document.querySelectorAll('.jp-OutputArea-output *'
   && el._cyreg.cy.nodes('[status]').some(node => node.position('y') > 60))"""
 
 
-def load_harness():  # noqa: ANN201
+def load_harness() -> Any:
     spec = importlib.util.spec_from_file_location("ui_harness", HARNESS)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -72,17 +72,7 @@ def load_harness():  # noqa: ANN201
     return module
 
 
-def run_cell(lab, index: int) -> None:  # noqa: ANN001
-    from playwright.sync_api import expect
-
-    cell = lab.page.locator(".jp-CodeCell").nth(index)
-    cell.locator(".jp-InputArea-editor").click()
-    lab.page.keyboard.press("Control+Enter")
-    prompts = lab.page.locator(".jp-CodeCell .jp-InputArea-prompt", has_text="[*]")
-    expect(prompts).to_have_count(0, timeout=600_000)
-
-
-def show_time(lab, n: int) -> float:  # noqa: ANN001
+def show_time(lab: Any, n: int) -> float:
     """Seconds from running the ``%pipeline show`` cell (the last) to ``n`` nodes laid out."""
     lab.page.evaluate(MARK_OLD)
     started = lab.page.evaluate("() => performance.now()")
@@ -93,63 +83,57 @@ def show_time(lab, n: int) -> float:  # noqa: ANN001
     return (lab.page.evaluate("() => performance.now()") - started) / 1000
 
 
-def kernel_median(lab, index: int) -> float:  # noqa: ANN001
-    run_cell(lab, index)
-    text = "\n".join(lab.output_texts())
-    found = re.findall(r"RUNS (\S+)", text)
-    return float(json.loads(found[-1]))
-
-
 def main() -> int:
     harness = load_harness()
     print(__doc__.split("\n\n")[0])
-    with tempfile.TemporaryDirectory() as base, harness.running_lab(Path(base)) as server:
-        with harness.chromium() as browser:
-            page = browser.new_context(viewport=harness.VIEWPORT).new_page()
-            page.set_default_timeout(120_000)
-            lab = harness.Lab(page, server, "bench")
-            print("(a) %pipeline show -> graph drawn")
-            for n in (10, 100, 300):
-                lab.run_notebook(
-                    [
-                        "%load_ext pipeline_lab",
-                        "import polars as pl",
-                        DEFINE.format(n=n, code=TRIVIAL),
-                        "%pipeline show",
-                    ],
-                    timeout=300,
-                )
-                times = [show_time(lab, n) for _ in range(3)]
-                median = statistics.median(times)
-                target = (
-                    "  (target < 2 s: " + ("met)" if median < 2 else "MISSED)") if n == 300 else ""
-                )
-                runs = ", ".join(f"{t:.2f}" for t in times)
-                print(f"  {n:>4} nodes: {median:.2f} s  (runs {runs}){target}")
-                server.shutdown_kernels()
-            print("(b) 100-node %pipeline run, graph open / no graph (median of 7, in the kernel)")
-            for label, code in (("trivial nodes", TRIVIAL), ("10 ms nodes  ", POLARS)):
-                lab.run_notebook(
-                    [
-                        "%load_ext pipeline_lab",
-                        "import polars as pl",
-                        DEFINE.format(n=100, code=code),
-                        "session.run()",  # warm: imports, plans
-                        TIME_RUNS,  # 4: no graph shown yet
-                        "%pipeline show",
-                        TIME_RUNS,  # 6: the same runs, the graph open and following them
-                    ],
-                    timeout=900,
-                )
-                text = "\n".join(lab.output_texts())
-                alone, shown = (float(v) for v in re.findall(r"RUNS (\S+)", text)[:2])
-                ratio = shown / alone
-                verdict = "met" if ratio <= 1.10 else "MISSED"
-                print(
-                    f"  {label}: no graph {alone * 1000:7.1f} ms, graph open "
-                    f"{shown * 1000:7.1f} ms, ratio {ratio:.2f}  (target <= 1.10: {verdict})"
-                )
-                server.shutdown_kernels()
+    with (
+        tempfile.TemporaryDirectory() as base,
+        harness.running_lab(Path(base)) as server,
+        harness.chromium() as browser,
+    ):
+        page = browser.new_context(viewport=harness.VIEWPORT).new_page()
+        page.set_default_timeout(120_000)
+        lab = harness.Lab(page, server, "bench")
+        print("(a) %pipeline show -> graph drawn")
+        for n in (10, 100, 300):
+            lab.run_notebook(
+                [
+                    "%load_ext pipeline_lab",
+                    "import polars as pl",
+                    DEFINE.format(n=n, code=TRIVIAL),
+                    "%pipeline show",
+                ],
+                timeout=300,
+            )
+            times = [show_time(lab, n) for _ in range(3)]
+            median = statistics.median(times)
+            target = "  (target < 2 s: " + ("met)" if median < 2 else "MISSED)") if n == 300 else ""
+            runs = ", ".join(f"{t:.2f}" for t in times)
+            print(f"  {n:>4} nodes: {median:.2f} s  (runs {runs}){target}")
+            server.shutdown_kernels()
+        print("(b) 100-node %pipeline run, graph open / no graph (median of 7, in the kernel)")
+        for label, code in (("trivial nodes", TRIVIAL), ("10 ms nodes  ", POLARS)):
+            lab.run_notebook(
+                [
+                    "%load_ext pipeline_lab",
+                    "import polars as pl",
+                    DEFINE.format(n=100, code=code),
+                    "session.run()",  # warm: imports, plans
+                    TIME_RUNS,  # 4: no graph shown yet
+                    "%pipeline show",
+                    TIME_RUNS,  # 6: the same runs, the graph open and following them
+                ],
+                timeout=900,
+            )
+            text = "\n".join(lab.output_texts())
+            alone, shown = (float(v) for v in re.findall(r"RUNS (\S+)", text)[:2])
+            ratio = shown / alone
+            verdict = "met" if ratio <= 1.10 else "MISSED"
+            print(
+                f"  {label}: no graph {alone * 1000:7.1f} ms, graph open "
+                f"{shown * 1000:7.1f} ms, ratio {ratio:.2f}  (target <= 1.10: {verdict})"
+            )
+            server.shutdown_kernels()
     return 0
 
 

@@ -13,7 +13,7 @@ travels with the plan (``frames.with_schema``), so the next component reads it a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar
@@ -91,6 +91,46 @@ class ColumnLineage:
 P = TypeVar("P", bound=ComponentParams)
 
 
+def _refuse_credentials(params: Mapping[str, Any], component: str, node: str | None) -> None:
+    """Refuse a literal credential among the parameters, before validation (whose errors
+    quote the input): a URL with a password, or with a key or token in its query. Parameters
+    are written into the notebook, the graph and exported cells; credentials belong in a
+    managed source's secret reference."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from pipeline_lab.redact import secret_name, secret_value
+
+    for key, value in params.items():
+        for text in _strings_in(value):
+            what = secret_value(text) if "://" in text else None
+            if what is None and "://" in text and "?" in text:
+                try:
+                    query = parse_qsl(urlsplit(text).query, keep_blank_values=True)
+                except ValueError:
+                    query = []
+                if any(secret_name(name) and given for name, given in query):
+                    what = "a URL with a key or token in its query"
+            if what is not None:
+                raise ComponentError(
+                    f"component '{component}': parameter '{key}' holds {what}; it would be "
+                    "stored in the notebook and shown in the graph",
+                    node=node,
+                    hint="add a managed source with a secret reference (pipeline-lab sources "
+                    "add NAME URL --secret password=env:DB_PASSWORD) and use its name",
+                )
+
+
+def _strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings_in(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings_in(item)
+
+
 class Component(ABC, Generic[P]):
     """A library component; subclasses set the class variables and implement ``apply``.
 
@@ -115,6 +155,8 @@ class Component(ABC, Generic[P]):
 
     def __init__(self, params: Mapping[str, Any] | P, *, node: str | None = None):
         self.node = node
+        if not isinstance(params, ComponentParams):
+            _refuse_credentials(params, self.name, node)
         if isinstance(params, ComponentParams):
             self.params = params
         else:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pipeline_lab.engine import format_duration
+from pipeline_lab.engine import format_duration, plural
 from pipeline_lab.events import (
     NodeFinished,
     NodeRetrying,
@@ -135,7 +135,7 @@ class GraphState:
         if name in self.fused and status.ok and state.rows is None:
             lines.append(f"fused into {self.fused[name]}")
         elif status.ok or status is NodeStatus.STALE:
-            shown = [f"{state.rows:,} rows"] if state.rows is not None else []
+            shown = [plural(state.rows, "row")] if state.rows is not None else []
             if state.duration_s is not None:
                 shown.append(format_duration(state.duration_s))
             lines.append(" · ".join(shown) or status.value)

@@ -146,6 +146,7 @@ class PipelineGraph(widgets.VBox):
             history=history,
             code=code,
             traceback=traceback,
+            shown=self._refit,
         )
         self.cytoscape.on("node", "click", self._clicked_node)
         self.cytoscape.on("edge", "click", self._clicked_edge)
@@ -370,6 +371,11 @@ class PipelineGraph(widgets.VBox):
             self.state.take_runs(runs)
             self.state.stale = frozenset(stale)
         self._batcher.add(set(self._nodes), now=True)
+
+    def _refit(self, inspector_shown: bool) -> None:
+        """The canvas got narrower or wider: ipycytoscape resizes and fits the graph when its
+        layout's width changes, so change it (by a pixel) with the panel."""
+        self.cytoscape.layout.width = "calc(100% - 1px)" if inspector_shown else "100%"
 
     def _clicked_node(self, element: Mapping[str, Any]) -> None:
         name = element.get("data", {}).get("id")

@@ -72,8 +72,10 @@ class Inspector(widgets.VBox):
         history: Callable[[str], list[tuple[str, str, Any]]] | None = None,
         code: Callable[[str], str] | None = None,
         traceback: Callable[[str], str | None] | None = None,
+        shown: Callable[[bool], None] | None = None,
     ) -> None:
         self._state = state
+        self._shown = shown
         self._values = values
         self._history = history
         self._code = code
@@ -91,7 +93,15 @@ class Inspector(widgets.VBox):
 
     def hide(self) -> None:
         self.selected = None
-        self.layout.display = "none"
+        self._display(False)
+
+    def _display(self, visible: bool) -> None:
+        """Show or hide the panel; the graph beside it is told, to fit its new width."""
+        display = "flex" if visible else "none"
+        if self.layout.display != display:
+            self.layout.display = display
+            if self._shown is not None:
+                self._shown(visible)
 
     def show_node(self, name: str) -> None:
         state = self._state()
@@ -126,7 +136,7 @@ class Inspector(widgets.VBox):
         for index, (label, _) in enumerate(pages):
             self.tabs.set_title(index, label)
         self.tabs.selected_index = len(pages) - 1 if error is not None else 0
-        self.layout.display = "flex"
+        self._display(True)
 
     def show_edge(self, source: str, target: str) -> None:
         self.selected = None
@@ -151,7 +161,7 @@ class Inspector(widgets.VBox):
         self.tabs.children = [page]
         self.tabs.set_title(0, "Columns")
         self.tabs.selected_index = 0
-        self.layout.display = "flex"
+        self._display(True)
 
     # -- pages -----------------------------------------------------------------------------
     def _preview(self, name: str) -> widgets.Widget:

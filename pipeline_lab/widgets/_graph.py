@@ -136,6 +136,8 @@ class PipelineGraph(widgets.VBox):
         """Run events not taken in yet (see ``_on_event``)."""
         self._batcher = _Batcher(self._push)
         self._handles: list[Any] = []
+        self._static_stale = False
+        self._shell: Any = None
         self.click_handlers: list[Callable[[str], bool]] = []
         """Called with a clicked node's name before the inspector opens; one that returns
         ``True`` used the click (the builder's connect mode)."""
@@ -300,6 +302,7 @@ class PipelineGraph(widgets.VBox):
             if runs is not None:
                 self.state.take_runs(runs)
             changed = self._restructure()
+            self._static_stale = True
             self._push(set(self._nodes))
             if changed:
                 self.cytoscape.cytoscape_layout = self._layout()
@@ -356,7 +359,7 @@ class PipelineGraph(widgets.VBox):
             # Everything, against what the browser was sent: a batch an interrupt cut short
             # is made good here.
             self._batcher.add(set(self._nodes), now=True)
-            self._refresh_static()
+            self._static_stale = True  # redrawn when the cell ends (see ``display``)
             if self.inspector.selected is not None:
                 self.inspector.show_node(self.inspector.selected)
         else:
@@ -370,6 +373,7 @@ class PipelineGraph(widgets.VBox):
         with self._batcher.lock:
             self.state.take_runs(runs)
             self.state.stale = frozenset(stale)
+            self._static_stale = True
         self._batcher.add(set(self._nodes), now=True)
 
     def _refit(self, inspector_shown: bool) -> None:
@@ -403,6 +407,10 @@ class PipelineGraph(widgets.VBox):
             self._unsubscribe = None
         if hasattr(self, "_batcher"):
             self._batcher.flush()
+        shell = getattr(self, "_shell", None)
+        if shell is not None:
+            shell.events.unregister("post_run_cell", self._cell_ended)
+            self._shell = None
         super().close()
 
     # -- display ---------------------------------------------------------------------------
@@ -427,16 +435,29 @@ class PipelineGraph(widgets.VBox):
         the live graph renders and is redrawn after each run: an executed notebook read
         without a kernel (nbconvert HTML, a papermill report, a code host) shows the
         pipeline with its final statuses."""
+        from IPython import get_ipython
         from IPython.display import HTML, display
 
         self._handles.append(None)  # the widget's own output no longer carries the drawing
         display(self)
         handle = display(HTML(self.static_html(beside_live=True)), display_id=True)
         self._handles[-1] = handle
+        shell = get_ipython()
+        if shell is not None and self._cell_ended not in shell.events.callbacks["post_run_cell"]:
+            # Redrawn once per cell that ran something, not once per run: a cell looping
+            # over runs pays for one drawing, and the kernel sends it before it is idle
+            # (papermill and nbclient keep it).
+            shell.events.register("post_run_cell", self._cell_ended)
+            self._shell = shell
+
+    def _cell_ended(self, *_: Any) -> None:
+        if self._static_stale:
+            self._refresh_static()
 
     def _refresh_static(self) -> None:
         from IPython.display import HTML
 
+        self._static_stale = False
         for handle in self._handles:
             if handle is None:
                 continue

@@ -115,6 +115,13 @@ def test_a_filter_added_from_the_palette_and_connected_runs(lab) -> None:
     texts.nth(1).fill("amount > 0")
     form.get_by_role("button", name="Add node").click()
     expect(lab.page.locator(".pipeline-lab-message")).to_contain_text("added node paid")
+    # The node's cell, to paste into the notebook: the Copy button puts it on the clipboard.
+    lab.page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=lab.server.url.rstrip("/")
+    )
+    lab.page.locator(".pipeline-lab-cell-code").get_by_role("button", name="Copy").click()
+    copied = lab.page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == "%%pipeline paid --component filter\ninput: orders\ncondition: amount > 0"
     graph = lab.graphs(count=1)[0]
     assert ("orders", "paid") in graph.edge_pairs
     assert statuses(graph)["paid"] == "pending"

@@ -218,7 +218,11 @@ def run_demo(example_dir: Path) -> int:
     steps = [
         (f"{prog} runs", "the recorded runs ('runs show ID' for one)"),
         (f"{prog} run {_relative(notebook)} -p min_amount=100", "again, with a parameter"),
-        ("make lab", f"JupyterLab on {example_dir.name}/: open {notebook.name}, Run All Cells"),
+        (
+            "make lab",
+            f"JupyterLab on {example_dir.name}/: open {notebook.name}, Run All Cells; "
+            "%pipeline show draws the graph (click a node; Add builds one)",
+        ),
     ]
     width = max(len(command) for command, _ in steps)
     print("Next:")

@@ -17,8 +17,8 @@ from pipeline_lab.engine._namespace import Namespace
 from pipeline_lab.engine._options import RunOptions
 from pipeline_lab.engine._params import Params, parse_param_values
 from pipeline_lab.engine._run import default_hooks, plan, run_pipeline
-from pipeline_lab.engine._session import (
-    InteractiveSession,
+from pipeline_lab.engine._session import InteractiveSession
+from pipeline_lab.engine._session_events import (
     NodeDefined,
     NodeRemoved,
     OutputsBound,

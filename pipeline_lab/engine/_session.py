@@ -19,6 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline_lab.engine._run import default_hooks, run_pipeline
+from pipeline_lab.engine._session_events import (
+    NodeDefined,
+    NodeRemoved,
+    OutputsBound,
+    PipelineEdited,
+    PipelineReset,
+    SessionEvent,
+)
 from pipeline_lab.engine.result import NodeRun, RunResult
 from pipeline_lab.errors import (
     GATE_ERRORS,
@@ -26,7 +34,6 @@ from pipeline_lab.errors import (
     PipelineLabWarning,
     RunInterrupted,
 )
-from pipeline_lab.events import RunEvent
 from pipeline_lab.graph import (
     Cell,
     Issue,
@@ -42,46 +49,6 @@ if TYPE_CHECKING:
     from pipeline_lab.store import VersionSummary
 
 log = logging.getLogger("pipeline_lab.session")
-
-
-@dataclass(frozen=True)
-class NodeDefined:
-    """A ``%%pipeline`` cell (or a builder action) defined or replaced ``node``."""
-
-    pipeline: Pipeline
-    node: Node
-    replaced: Node | None
-
-
-@dataclass(frozen=True)
-class NodeRemoved:
-    pipeline: Pipeline
-    name: str
-
-
-@dataclass(frozen=True)
-class OutputsBound:
-    """A run's outputs are bound in the namespace; ``last_runs`` and ``stale`` are current."""
-
-    pipeline: Pipeline
-    result: RunResult
-
-
-@dataclass(frozen=True)
-class PipelineEdited:
-    """The pipeline was replaced by an edited copy (the builder's undo and redo)."""
-
-    pipeline: Pipeline
-
-
-@dataclass(frozen=True)
-class PipelineReset:
-    """The session's pipeline was replaced (``%pipeline new``)."""
-
-    pipeline: Pipeline
-
-
-SessionEvent = NodeDefined | NodeRemoved | PipelineEdited | PipelineReset | OutputsBound | RunEvent
 
 
 NOTEBOOK_ENV = "PIPELINE_LAB_NOTEBOOK"

@@ -97,6 +97,15 @@ class PipelineGraph(widgets.VBox):
         Subscribes a callback to session and run events, returning the unsubscribe (an
         :class:`~pipeline_lab.engine.InteractiveSession`'s ``observe``): the graph then
         follows every run and every cell that changes the pipeline.
+    validate
+        The pipeline's problems (by default ``pipeline.validate()``; a kernel passes the
+        names it defines).
+    history, code, traceback
+        For the inspector: a node's recent runs from the store, the polars code of a
+        component node, the user's traceback of a failed node.
+    truth
+        ``() -> (last runs, stale nodes)`` as the session has them, read after each edit and
+        each run's ``OutputsBound``.
     """
 
     def __init__(

@@ -13,7 +13,7 @@ travels with the plan (``frames.with_schema``), so the next component reads it a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar
@@ -98,10 +98,11 @@ def _refuse_credentials(params: Mapping[str, Any], component: str, node: str | N
     managed source's secret reference."""
     from urllib.parse import parse_qsl, urlsplit
 
+    from pipeline_lab.components import _strings
     from pipeline_lab.redact import secret_name, secret_value
 
     for key, value in params.items():
-        for text in _strings_in(value):
+        for text in _strings(value):
             what = secret_value(text) if "://" in text else None
             if what is None and "://" in text and "?" in text:
                 try:
@@ -118,17 +119,6 @@ def _refuse_credentials(params: Mapping[str, Any], component: str, node: str | N
                     hint="add a managed source with a secret reference (pipeline-lab sources "
                     "add NAME URL --secret password=env:DB_PASSWORD) and use its name",
                 )
-
-
-def _strings_in(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings_in(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _strings_in(item)
 
 
 class Component(ABC, Generic[P]):

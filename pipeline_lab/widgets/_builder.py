@@ -153,7 +153,7 @@ class Builder:
         suggested = next(f"{kind}_{i}" for i in range(1, 10_000) if f"{kind}_{i}" not in taken)
         form = ComponentForm(
             kind,
-            nodes=self.session.pipeline.order() if self._valid_order() else list(taken),
+            nodes=self.graph.state.order(),
             columns=self._columns,
             check=self._problems,
             submit=self._save,
@@ -393,13 +393,6 @@ class Builder:
         self._stop()
 
     # -- helpers -----------------------------------------------------------------------------
-    def _valid_order(self) -> bool:
-        try:
-            self.session.pipeline.order()
-        except Exception:
-            return False
-        return True
-
     def _columns(self, name: str) -> Sequence[str]:
         from pipeline_lab.frames import columns
 

@@ -25,7 +25,6 @@ from pipeline_lab.events import (
     NodeStarted,
     NodeStatus,
     RunEvent,
-    RunFinished,
     RunStarted,
 )
 from pipeline_lab.graph import Issue, Pipeline
@@ -128,6 +127,14 @@ class GraphState:
             return NodeStatus.STALE
         return state.status
 
+    def counts(self) -> str:
+        """``2 failed, 5 succeeded``: how many nodes are in each status, by status name."""
+        counts: dict[str, int] = {}
+        for name in self.pipeline.nodes:
+            status = self.status(name).value
+            counts[status] = counts.get(status, 0) + 1
+        return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
     def label(self, name: str) -> str:
         state = self.nodes.get(name, UNSEEN)
         status = self.status(name)
@@ -215,8 +222,6 @@ class GraphState:
             name = event.outcome.name
             self.nodes[name] = _seen(event.outcome)
             return {name} | set(self.pipeline.dependents(name))  # edges carry its rows
-        if isinstance(event, RunFinished):
-            return set()
         return set()
 
 

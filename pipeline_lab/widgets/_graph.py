@@ -73,12 +73,6 @@ class _Batcher:
                     self._pending |= names  # sent again with the next batch
                 raise
 
-    def cancel(self) -> None:
-        with self.lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
 
 class PipelineGraph(widgets.VBox):
     """The pipeline's DAG: nodes coloured by status and shaped by kind, updated live.
@@ -275,11 +269,7 @@ class PipelineGraph(widgets.VBox):
         self._update_header()
 
     def _update_header(self) -> None:
-        counts: dict[str, int] = {}
-        for name in self.state.pipeline.nodes:
-            status = self.state.status(name).value
-            counts[status] = counts.get(status, 0) + 1
-        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        summary = self.state.counts()
         problems = len(self.state.problems)
         text = (
             f"<b>pipeline {escape(self.state.pipeline.name)}</b> · "

@@ -185,11 +185,7 @@ def graph_html(
 ) -> str:
     """The static view: a title, the SVG, and a legend line; ``beside_live``: displayed
     right after the live widget, which it gives way to where that renders."""
-    counts: dict[str, int] = {}
-    for name in state.pipeline.nodes:
-        status = state.status(name).value
-        counts[status] = counts.get(status, 0) + 1
-    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    summary = state.counts()
     title = (
         f"<strong>pipeline {escape(state.pipeline.name)}</strong> "
         f"({len(state.pipeline.nodes)} nodes{': ' + escape(summary) if summary else ''})"
